@@ -1,0 +1,95 @@
+// The results file `etok.results/v1` (SPEC §5). Required fields are required here; everything else etok writes
+// is optional so that a file holding only the SPEC's fields is valid input to every command.
+
+import { z } from 'zod';
+
+export const RESULTS_SCHEMA_ID = 'etok.results/v1';
+
+const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+const nonNegative = finite.refine((x) => x >= 0, 'must be ≥ 0');
+
+export const MeterKindSchema = z.enum(['nvml', 'rapl', 'model']);
+export const MeterMethodSchema = z.enum(['energy-counter', 'power-sampling', 'model']);
+export const AccountingBoundarySchema = z.enum(['chip', 'server', 'rack', 'facility']);
+
+export const MeterInfoSchema = z.looseObject({
+  id: z.string(),
+  kind: MeterKindSchema,
+  measured: z.boolean(),
+  method: MeterMethodSchema,
+  /** What the meter physically covers: `board`, `package`, or the model's stated scope. */
+  boundary: z.string(),
+  updatePeriodMs: nonNegative,
+  idleW: nonNegative,
+});
+
+export const EnergyWindowSchema = z.looseObject({
+  t0Ns: finite,
+  t1Ns: finite,
+  joules: finite,
+  calls: z.number().int().nonnegative(),
+});
+
+export const TimeStatsSchema = z.looseObject({
+  medianS: nonNegative,
+  meanS: nonNegative,
+  ciLowS: nonNegative,
+  ciHighS: nonNegative,
+  samples: z.number().int().nonnegative(),
+});
+
+export const EnergyStatsSchema = z.looseObject({
+  joulesPerCall: finite,
+  joulesPerToken: finite,
+  avgPowerW: finite,
+  dynamicJoulesPerCall: finite,
+  windows: z.array(EnergyWindowSchema),
+  /** 95% bootstrap interval of J/call over windows (etok extension). */
+  ciLowJoulesPerCall: finite.optional(),
+  ciHighJoulesPerCall: finite.optional(),
+  idleJoulesPerCall: finite.optional(),
+});
+
+export const QualitySchema = z.looseObject({
+  relErrorVsDense: nonNegative.nullable(),
+  relErrorVsExact: nonNegative.nullable(),
+});
+
+export const MeasurementSchema = z.looseObject({
+  id: z.string(),
+  variant: z.string(),
+  phase: z.enum(['decode', 'prefill']),
+  dtype: z.string(),
+  shape: z.record(z.string(), finite),
+  params: z.record(z.string(), z.union([finite, z.null()])),
+  tokens: nonNegative,
+  flops: nonNegative,
+  bytes: nonNegative,
+  time: TimeStatsSchema,
+  energy: EnergyStatsSchema,
+  quality: QualitySchema,
+  throttled: z.boolean(),
+});
+
+export const ResultsSchema = z.looseObject({
+  schema: z.literal(RESULTS_SCHEMA_ID),
+  createdAt: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO-8601 date'),
+  complete: z.boolean(),
+  tool: z.looseObject({ name: z.literal('etok'), version: z.string() }),
+  device: z.looseObject({ id: z.string().regex(/^(cpu|cuda:\d+)$/, 'must be cpu or cuda:N'), name: z.string() }),
+  meter: MeterInfoSchema,
+  accounting: z.looseObject({
+    boundary: AccountingBoundarySchema,
+    pue: finite.refine((x) => x >= 1, 'PUE must be ≥ 1'),
+    overhead: nonNegative,
+  }),
+  measurements: z.array(MeasurementSchema),
+});
+
+export type MeterInfo = z.infer<typeof MeterInfoSchema>;
+export type EnergyWindow = z.infer<typeof EnergyWindowSchema>;
+export type TimeStats = z.infer<typeof TimeStatsSchema>;
+export type EnergyStats = z.infer<typeof EnergyStatsSchema>;
+export type Measurement = z.infer<typeof MeasurementSchema>;
+export type Results = z.infer<typeof ResultsSchema>;
+export type AccountingBoundary = z.infer<typeof AccountingBoundarySchema>;

@@ -1,0 +1,48 @@
+// Running attention: host float32 inputs in, float32 output out (SPEC §3 `runKernel`), plus the prepared form the
+// harness times (inputs already stored at their dtype on the device, so each call measures only the kernel).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "etok/kernels/problem.h"
+
+namespace etok::kernels {
+
+/** Host float32 tensors by SPEC name ("q", "k", "v" or "qNope", "qRope", "ckv", "kRope"). */
+using HostTensors = std::map<std::string, std::vector<float>>;
+
+/** Checks names and lengths against inputSpecs(); throws BadShape naming the tensor. */
+void checkInputs(const Problem& p, const HostTensors& inputs);
+
+/** One problem with its inputs resident and converted; run() may be called many times. */
+class PreparedAttention {
+ public:
+  virtual ~PreparedAttention() = default;
+  virtual void run() = 0;
+  /** Waits for queued work (a no-op on the CPU). */
+  virtual void synchronize() {}
+  /** Copies the last output to host float32 (length outputSpec(p).elements()). */
+  virtual std::vector<float> output() = 0;
+};
+
+/** CPU path; `threads` <= 0 uses every hardware thread. */
+std::unique_ptr<PreparedAttention> prepareCpu(const Problem& p, const HostTensors& inputs, int threads = 0);
+
+/** CUDA path on device `device`; in a build without CUDA it throws std::runtime_error saying so. */
+std::unique_ptr<PreparedAttention> prepareCuda(const Problem& p, const HostTensors& inputs, int device);
+
+/** fp64 reference of the variant itself (its selection and its KV quantization applied exactly). */
+std::vector<double> referenceExact(const Problem& p, const HostTensors& inputs);
+/** fp64 reference of dense attention on the same inputs (no sparsity, no quantization; MLA stays MLA). */
+std::vector<double> referenceDense(const Problem& p, const HostTensors& inputs);
+
+/** Relative L2 error ||out - ref|| / ||ref||. */
+double relativeL2(const std::vector<float>& out, const std::vector<double>& ref);
+
+/** Seeded synthetic inputs: `uniform` random, or `peaked` (planted key blocks aligned with each query). */
+HostTensors syntheticInputs(const Problem& p, const std::string& profile, uint64_t seed);
+
+}  // namespace etok::kernels

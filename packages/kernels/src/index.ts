@@ -1,0 +1,3 @@
+export * from './variants.js';
+export * from './shape.js';
+export * from './cost-model.js';

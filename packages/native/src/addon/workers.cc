@@ -1,0 +1,116 @@
+#include "addon/workers.h"
+
+#include <atomic>
+#include <memory>
+#include <thread>
+
+#include "addon/convert.h"
+#include "harness/harness.h"
+
+namespace etok::addon {
+
+namespace {
+
+struct ProgressMessage {
+  std::string stage;
+  double fraction;
+};
+
+class MeasureWorker final : public Napi::AsyncWorker {
+ public:
+  MeasureWorker(Napi::Env env, harness::MeasurePlan plan, Napi::Function onProgress, Napi::Int32Array cancelToken)
+      : Napi::AsyncWorker(env, "etok.measure"), plan_(std::move(plan)), deferred_(Napi::Promise::Deferred::New(env)) {
+    if (!onProgress.IsEmpty()) {
+      progress_ = Napi::ThreadSafeFunction::New(env, onProgress, "etok.progress", 0, 1);
+      progress_.Unref(env);  // progress never keeps the process alive
+      hasProgress_ = true;
+    }
+    if (!cancelToken.IsEmpty()) {
+      cancelRef_ = Napi::Persistent(cancelToken);
+      cancelWord_ = cancelToken.Data();
+    }
+  }
+
+  ~MeasureWorker() override {
+    if (hasProgress_) progress_.Release();
+  }
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    // Cancellation: the JS side writes 1 with Atomics.store; a watcher mirrors it into the harness's flag.
+    std::atomic<bool> cancel{false};
+    std::atomic<bool> done{false};
+    std::thread watcher;
+    if (cancelWord_) {
+      watcher = std::thread([&] {
+        while (!done.load()) {
+          if (__atomic_load_n(cancelWord_, __ATOMIC_SEQ_CST) != 0) cancel.store(true);
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+      });
+    }
+    try {
+      result_ = harness::measure(
+          plan_,
+          [this](const harness::ProgressEvent& e) {
+            if (!hasProgress_) return;
+            auto* msg = new ProgressMessage{e.stage, e.fraction};
+            const napi_status s = progress_.NonBlockingCall(msg, [](Napi::Env env, Napi::Function fn, ProgressMessage* m) {
+              fn.Call({Napi::String::New(env, m->stage), Napi::Number::New(env, m->fraction)});
+              delete m;
+            });
+            if (s != napi_ok) delete msg;
+          },
+          cancel);
+    } catch (...) {
+      error_ = std::current_exception();
+    }
+    done.store(true);
+    if (watcher.joinable()) watcher.join();
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (error_) {
+      deferred_.Reject(toJsError(env, error_).Value());
+      return;
+    }
+    deferred_.Resolve(fromResult(env, result_));
+  }
+
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  harness::MeasurePlan plan_;
+  harness::MeasureResult result_;
+  std::exception_ptr error_;
+  Napi::Promise::Deferred deferred_;
+  Napi::ThreadSafeFunction progress_;
+  bool hasProgress_ = false;
+  Napi::Reference<Napi::Int32Array> cancelRef_;
+  int32_t* cancelWord_ = nullptr;
+};
+
+}  // namespace
+
+Napi::Value Measure(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) throw codedError(env, "BAD_USAGE", "measure(plan) needs a plan object");
+  harness::MeasurePlan plan;
+  try {
+    plan = toPlan(info[0].As<Napi::Object>());
+  } catch (...) {
+    throw toJsError(env, std::current_exception());
+  }
+  Napi::Function onProgress = info.Length() > 1 && info[1].IsFunction() ? info[1].As<Napi::Function>() : Napi::Function();
+  Napi::Int32Array cancelToken;
+  if (info.Length() > 2 && info[2].IsTypedArray() && info[2].As<Napi::TypedArray>().TypedArrayType() == napi_int32_array)
+    cancelToken = info[2].As<Napi::Int32Array>();
+  auto* worker = new MeasureWorker(env, std::move(plan), onProgress, cancelToken);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+}  // namespace etok::addon

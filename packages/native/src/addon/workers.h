@@ -1,0 +1,12 @@
+// One Promise-returning worker per operation (STYLE 2): Execute only calls the pure-C++ harness.
+#pragma once
+
+#include <napi.h>
+
+namespace etok::addon {
+
+/** measure(plan, onProgress?, cancelToken?: Int32Array) → Promise<result>. Setting cancelToken[0] = 1 (Atomics)
+    stops the harness between calls; the promise then resolves with what was measured and cancelled: true. */
+Napi::Value Measure(const Napi::CallbackInfo& info);
+
+}  // namespace etok::addon

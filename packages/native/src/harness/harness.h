@@ -1,0 +1,71 @@
+// The measurement harness: pure C++ (no Node), shared by the addon, the standalone runner and the C++ tests.
+// Plan in, result out: timing samples per call, energy windows of many back-to-back calls, an idle baseline.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "etok/kernels/problem.h"
+#include "meters/meter.h"
+
+namespace etok::harness {
+
+struct MeasurePlan {
+  kernels::Problem problem;
+  std::string device = "cpu";      // "cpu" | "cuda:N"
+  std::string meter = "model";     // "nvml:N" | "rapl" | "model"
+  bool hasPowerModel = false;      // use `powerModel` instead of the device table (model meter only)
+  meters::PowerModel powerModel;
+  std::string profile = "uniform"; // synthetic input profile
+  uint64_t seed = 1;
+  int threads = 0;                 // CPU threads; 0 = all
+  bool quality = true;             // compare against fp64 references when affordable
+  double maxReferenceFlops = 4e9;  // skip the fp64 references above this many FLOPs (reported as null)
+
+  double warmupS = 0.1;
+  // Timing stops when the relative standard error of the mean is under noiseTarget after minTimeS, or at maxTimeS.
+  double minTimeS = 0.3, maxTimeS = 3.0, noiseTarget = 0.005;
+  // Energy windows span at least minWindowS and minWindowUpdates meter updates.
+  double minWindowS = 0.2;
+  int minWindowUpdates = 20;
+  // Trials (windows) repeat until the 95% CI half-width of J/call is under energyCiTarget (relative),
+  // after minTrials, or until energyBudgetS or maxTrials.
+  int minTrials = 5, maxTrials = 40;
+  double energyCiTarget = 0.03, energyBudgetS = 8.0;
+  double idleS = 0.5;  // idle baseline before measuring (0 skips it)
+};
+
+struct Window {
+  int64_t t0Ns = 0, t1Ns = 0;
+  double joules = 0;
+  int64_t calls = 0;
+};
+
+struct ProgressEvent {
+  std::string stage;  // "idle" | "warmup" | "timing" | "energy" | "quality"
+  double fraction = 0;  // 0..1 of this measurement's planned work
+};
+
+struct MeasureResult {
+  meters::MeterDescription meter;
+  double idleW = 0;
+  std::vector<double> samplesS;     // seconds per call, one per timed call
+  std::vector<Window> windows;
+  double relErrorVsDense = -1;      // < 0: not computed
+  double relErrorVsExact = -1;
+  std::string qualityNote;
+  std::string stopReason;           // why the energy trials stopped
+  double windowTargetS = 0;
+  bool cancelled = false;
+};
+
+using ProgressFn = std::function<void(const ProgressEvent&)>;
+
+/** Runs one plan. Throws kernels::BadShape, meters::MeterError or std::runtime_error; honours `cancel` between
+    calls, returning what was measured with cancelled = true. */
+MeasureResult measure(const MeasurePlan& plan, const ProgressFn& progress, const std::atomic<bool>& cancel);
+
+}  // namespace etok::harness

@@ -1,0 +1,64 @@
+// The addon loads everywhere and says why CUDA is or is not usable; runKernel rejects bad input by field.
+import { describe, expect, it } from 'vitest';
+import { capabilities, listDevices, listMeters, referenceOutput, runKernel, syntheticInputs } from '../src/index.js';
+
+describe('addon discovery', () => {
+  it('reports the CPU with cores and SIMD level', () => {
+    const cpu = listDevices().find((d) => d.id === 'cpu');
+    expect(cpu).toBeDefined();
+    expect(cpu!.kind).toBe('cpu');
+    if (cpu!.kind === 'cpu') {
+      expect(cpu!.cores).toBeGreaterThan(0);
+      expect(['avx512', 'avx2', 'sse4.2', 'neon', 'portable']).toContain(cpu!.simd);
+    }
+  });
+
+  it('explains a missing CUDA device instead of failing', () => {
+    const caps = capabilities();
+    const gpus = listDevices().filter((d) => d.kind === 'cuda');
+    if (gpus.length === 0) expect(caps.cudaRuntimeReason).toMatch(/no CUDA device/);
+    if (!caps.cuda) expect(caps.cudaReason).not.toBe('');
+  });
+
+  it('lists every meter kind, with a reason for each unavailable one', () => {
+    const meters = listMeters();
+    expect(meters.map((m) => m.kind).sort()).toEqual(['model', 'nvml', 'rapl']);
+    for (const m of meters) if (!m.available) expect(m.reason).toBeTruthy();
+    expect(meters.find((m) => m.kind === 'model')!.available).toBe(true);
+  });
+});
+
+describe('runKernel', () => {
+  const request = { variant: 'dense', phase: 'decode' as const, shape: { batch: 2, heads: 4, kvHeads: 2, headDim: 16, kvLen: 77 } };
+
+  it('matches the fp64 reference for dense GQA decode', () => {
+    const inputs = syntheticInputs(request, 'uniform', 7);
+    const out = runKernel(request, inputs);
+    const ref = referenceOutput(request, inputs, 'exact');
+    expect(out.length).toBe(2 * 4 * 16);
+    let num = 0;
+    let den = 0;
+    for (let i = 0; i < out.length; i++) {
+      num += (out[i]! - ref[i]!) ** 2;
+      den += ref[i]! ** 2;
+    }
+    expect(Math.sqrt(num / den)).toBeLessThan(1e-5);
+  });
+
+  it('names the field of a shape that does not divide', () => {
+    const bad = { ...request, shape: { ...request.shape, heads: 5 } };
+    expect(() => runKernel(bad, syntheticInputs(request, 'uniform', 1))).toThrow(/kvHeads/);
+    try {
+      runKernel(bad, {});
+    } catch (error) {
+      expect((error as { code?: string }).code).toBe('BAD_SHAPE');
+      expect((error as { field?: string }).field).toBe('kvHeads');
+    }
+  });
+
+  it('names an input of the wrong length', () => {
+    const inputs = syntheticInputs(request, 'uniform', 1);
+    inputs.k = new Float32Array(3);
+    expect(() => runKernel(request, inputs)).toThrow(/input 'k' has 3 elements/);
+  });
+});
