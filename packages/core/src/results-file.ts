@@ -1,7 +1,7 @@
 // Reading a results document: schema check with the failing field named in one line.
 
 import { EtokError } from './errors.js';
-import { RESULTS_SCHEMA_ID, ResultsSchema, type Results } from './schemas.js';
+import { RESULTS_SCHEMA_ID, type Results, ResultsSchema } from './schemas.js';
 
 export function parseResults(text: string, source: string): Results {
   let raw: unknown;
@@ -13,7 +13,10 @@ export function parseResults(text: string, source: string): Results {
   if (raw && typeof raw === 'object' && 'schema' in raw) {
     const schema = (raw as { schema: unknown }).schema;
     if (typeof schema === 'string' && schema !== RESULTS_SCHEMA_ID && schema.startsWith('etok.results/')) {
-      throw new EtokError('BAD_RESULTS', `${source}: schema '${schema}' is not supported; this etok reads ${RESULTS_SCHEMA_ID}`);
+      throw new EtokError(
+        'BAD_RESULTS',
+        `${source}: schema '${schema}' is not supported; this etok reads ${RESULTS_SCHEMA_ID}`,
+      );
     }
   }
   const parsed = ResultsSchema.safeParse(raw);

@@ -76,7 +76,10 @@ export const ResultsSchema = z.looseObject({
   createdAt: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO-8601 date'),
   complete: z.boolean(),
   tool: z.looseObject({ name: z.literal('etok'), version: z.string() }),
-  device: z.looseObject({ id: z.string().regex(/^(cpu|cuda:\d+)$/, 'must be cpu or cuda:N'), name: z.string() }),
+  device: z.looseObject({
+    id: z.string().regex(/^(cpu|cuda:\d+)$/, 'must be cpu or cuda:N'),
+    name: z.string(),
+  }),
   meter: MeterInfoSchema,
   accounting: z.looseObject({
     boundary: AccountingBoundarySchema,

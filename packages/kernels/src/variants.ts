@@ -29,17 +29,29 @@ function isLever(word: string): word is Lever {
 export function parseVariant(text: string): Variant {
   const trimmed = text.trim();
   if (trimmed === 'dense') return { mla: false, sparse: false, kv: null };
-  if (trimmed === '') throw new VariantError(`empty variant; use dense or levers joined by + (${LEVERS.join(', ')})`);
+  if (trimmed === '')
+    throw new VariantError(`empty variant; use dense or levers joined by + (${LEVERS.join(', ')})`);
+  const words = trimmed.split('+');
+  const unknown = words.find((w) => w !== 'dense' && !isLever(w));
+  if (unknown !== undefined)
+    throw new VariantError(
+      `unknown lever '${unknown}' in variant '${text}'; levers are ${LEVERS.join(', ')}`,
+    );
+  if (words.includes('dense'))
+    throw new VariantError(
+      `variant '${text}' combines dense with levers; dense is the empty set, write the levers alone`,
+    );
   const seen = new Set<Lever>();
   let kv: KvLever | null = null;
-  for (const word of trimmed.split('+')) {
+  for (const word of words) {
     if (!isLever(word)) {
       throw new VariantError(`unknown lever '${word}' in variant '${text}'; levers are ${LEVERS.join(', ')}`);
     }
     if (seen.has(word)) throw new VariantError(`lever '${word}' appears twice in variant '${text}'`);
     seen.add(word);
     if (word.startsWith('kv-')) {
-      if (kv !== null) throw new VariantError(`variant '${text}' has two KV formats (${kv}, ${word}); use at most one kv-*`);
+      if (kv !== null)
+        throw new VariantError(`variant '${text}' has two KV formats (${kv}, ${word}); use at most one kv-*`);
       kv = word as KvLever;
     }
   }

@@ -12,13 +12,27 @@ const packageDir = join(here, '..');
 const require = createRequire(import.meta.url);
 const cmakeJs = join(dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
 
-const args = [cmakeJs, 'build', '--directory', packageDir, '--out', join(packageDir, 'build'), '--parallel', String(cpus().length)];
+// ETOK_BUILD_DIR builds elsewhere (parallel work trees); point ETOK_NATIVE_ADDON at <dir>/Release/etok_native.node.
+const buildDir = process.env.ETOK_BUILD_DIR ?? join(packageDir, 'build');
+const args = [
+  cmakeJs,
+  'build',
+  '--directory',
+  packageDir,
+  '--out',
+  buildDir,
+  '--parallel',
+  String(cpus().length),
+];
 args.push(`--CDETOK_ENABLE_CUDA=${process.env.ETOK_ENABLE_CUDA ?? 'AUTO'}`);
-if (process.env.CMAKE_CUDA_ARCHITECTURES) args.push(`--CDETOK_CUDA_ARCHITECTURES=${process.env.CMAKE_CUDA_ARCHITECTURES}`);
+if (process.env.CMAKE_CUDA_ARCHITECTURES)
+  args.push(`--CDETOK_CUDA_ARCHITECTURES=${process.env.CMAKE_CUDA_ARCHITECTURES}`);
 if (!process.env.CI && !process.env.ETOK_VERBOSE_BUILD) args.push('--log-level', 'warn');
 
 const result = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: packageDir });
 if (result.status !== 0) {
-  console.error('etok: building the native addon failed (see the compiler output above). A C++17 compiler and CMake ≥ 3.24 are needed; set ETOK_ENABLE_CUDA=OFF to skip CUDA.');
+  console.error(
+    'etok: building the native addon failed (see the compiler output above). A C++17 compiler and CMake ≥ 3.24 are needed; set ETOK_ENABLE_CUDA=OFF to skip CUDA.',
+  );
   process.exit(result.status ?? 1);
 }

@@ -45,7 +45,9 @@ export interface NativeKernelRequest {
   dtype?: 'f32' | 'bf16' | 'f16';
   device?: string;
   threads?: number;
-  shape: Partial<Record<'batch' | 'heads' | 'kvHeads' | 'headDim' | 'qLen' | 'kvLen' | 'rank' | 'ropeDim', number>>;
+  shape: Partial<
+    Record<'batch' | 'heads' | 'kvHeads' | 'headDim' | 'qLen' | 'kvLen' | 'rank' | 'ropeDim', number>
+  >;
   params?: { scale?: number | null; blockSize?: number; topK?: number; window?: number };
 }
 

@@ -7,11 +7,19 @@ export function runKernel(request: NativeKernelRequest, inputs: NativeInputs): F
 }
 
 /** The fp64 reference of the variant itself (`exact`) or of dense attention on the same inputs (`dense`). */
-export function referenceOutput(request: NativeKernelRequest, inputs: NativeInputs, which: 'exact' | 'dense'): Float64Array {
+export function referenceOutput(
+  request: NativeKernelRequest,
+  inputs: NativeInputs,
+  which: 'exact' | 'dense',
+): Float64Array {
   return loadBinding().reference(request, inputs, which);
 }
 
 /** The seeded synthetic inputs the harness measures on. */
-export function syntheticInputs(request: NativeKernelRequest, profile: 'uniform' | 'peaked', seed: number): NativeInputs {
+export function syntheticInputs(
+  request: NativeKernelRequest,
+  profile: 'uniform' | 'peaked',
+  seed: number,
+): NativeInputs {
   return loadBinding().syntheticInputs(request, profile, seed);
 }

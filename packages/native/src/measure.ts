@@ -11,11 +11,17 @@ export interface MeasureHandle {
 
 const deviceQueues = new Map<string, Promise<unknown>>();
 
-export function measure(plan: NativeMeasurePlan, onProgress?: (stage: string, fraction: number) => void): MeasureHandle {
+export function measure(
+  plan: NativeMeasurePlan,
+  onProgress?: (stage: string, fraction: number) => void,
+): MeasureHandle {
   const token = new Int32Array(new SharedArrayBuffer(4));
   const previous = deviceQueues.get(plan.device) ?? Promise.resolve();
   const result = previous.then(
-    () => (Atomics.load(token, 0) !== 0 ? cancelledBeforeStart(plan) : loadBinding().measure(plan, onProgress, token)),
+    () =>
+      Atomics.load(token, 0) !== 0
+        ? cancelledBeforeStart(plan)
+        : loadBinding().measure(plan, onProgress, token),
     () => loadBinding().measure(plan, onProgress, token),
   );
   deviceQueues.set(
@@ -26,5 +32,9 @@ export function measure(plan: NativeMeasurePlan, onProgress?: (stage: string, fr
 }
 
 function cancelledBeforeStart(plan: NativeMeasurePlan): Promise<NativeMeasureResult> {
-  return Promise.reject(Object.assign(new Error(`measurement of ${plan.variant} was cancelled before it started`), { code: 'CANCELLED' }));
+  return Promise.reject(
+    Object.assign(new Error(`measurement of ${plan.variant} was cancelled before it started`), {
+      code: 'CANCELLED',
+    }),
+  );
 }

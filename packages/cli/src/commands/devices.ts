@@ -1,0 +1,67 @@
+// `etok devices`: the build (CUDA compiled or not), every compute device, and every meter with its availability.
+import { capabilities, listDevices, listMeters } from '@etok/native';
+import type { CommandIo } from '../io.js';
+import { type CommandSpec, flag, type ParsedArgs } from '../options.js';
+import { renderTable } from '../output/table.js';
+
+export const spec: CommandSpec = {
+  name: 'devices',
+  summary: 'compute devices, meters and what this build compiled in',
+  usage: 'etok devices [--json]',
+  options: [],
+};
+
+export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
+  const caps = capabilities();
+  const devices = listDevices();
+  const meters = listMeters();
+  const build = {
+    cuda: caps.cuda,
+    ...(caps.cuda
+      ? { cudaVersion: caps.cudaVersion, cudaArchitectures: caps.cudaArchitectures.split(';') }
+      : {}),
+    ...(caps.cuda ? {} : { reason: caps.cudaReason }),
+  };
+  const cudaRuntime = devices.some((d) => d.kind === 'cuda') ? undefined : caps.cudaRuntimeReason;
+  if (flag(args, 'json')) {
+    io.stdout.write(
+      `${JSON.stringify({ build, devices, meters, ...(cudaRuntime ? { cudaUnavailable: cudaRuntime } : {}) }, null, 2)}\n`,
+    );
+    return 0;
+  }
+  const out: string[] = [];
+  out.push(
+    caps.cuda
+      ? `build: CUDA ${caps.cudaVersion} kernels for ${caps.cudaArchitectures.replaceAll(';', ', ')}`
+      : `build: CPU only (${caps.cudaReason})`,
+  );
+  if (cudaRuntime) out.push(`cuda: ${cudaRuntime}`);
+  out.push('');
+  out.push(
+    renderTable(
+      [{ header: 'device' }, { header: 'name' }, { header: 'details' }],
+      devices.map((d) =>
+        d.kind === 'cpu'
+          ? [d.id, d.name, `${d.cores} logical cores, ${d.simd}`]
+          : [
+              d.id,
+              d.name,
+              `${d.multiprocessors} SMs, ${(d.memoryBytes / 2 ** 30).toFixed(1)} GiB, sm_${d.computeCapability.replace('.', '')}`,
+            ],
+      ),
+    ),
+  );
+  out.push(
+    renderTable(
+      [{ header: 'meter' }, { header: 'kind' }, { header: 'available' }, { header: 'note' }],
+      meters.map((m) => [
+        m.id,
+        m.kind === 'model' ? 'model (MODELED energy)' : `${m.kind} (measured)`,
+        m.available ? 'yes' : 'no',
+        m.reason ?? '',
+      ]),
+    ),
+  );
+  io.stdout.write(`${out.join('\n')}`);
+  return 0;
+}

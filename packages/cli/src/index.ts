@@ -1,0 +1,2 @@
+export { main } from './cli.js';
+export type { CommandIo } from './io.js';

@@ -1,0 +1,134 @@
+// Turning the harness's raw samples and windows into one `measurements[]` entry (SPEC §5): medians, means,
+// bootstrap intervals, J/call = Σ joules / Σ calls, the idle share and the dynamic remainder, outliers reported.
+
+import type { BenchConfig, TimingSettings } from './bench-plan.js';
+import type { Measurement } from './schemas.js';
+import { bootstrapInterval, mean, median, quantile } from './statistics/summary.js';
+
+/** What the harness returns for one configuration (structurally the addon's result). */
+export interface RawMeasurement {
+  meter: {
+    id: string;
+    kind: string;
+    measured: boolean;
+    method: string;
+    boundary: string;
+    updatePeriodMs: number;
+    note?: string;
+  };
+  idleW: number;
+  samplesS: ArrayLike<number>;
+  windows: { t0Ns: number; t1Ns: number; joules: number; calls: number }[];
+  relErrorVsDense: number | null;
+  relErrorVsExact: number | null;
+  qualityNote?: string;
+  stopReason: string;
+  windowTargetS: number;
+  cancelled: boolean;
+}
+
+/** Validity reasons (shown in tables and reports; an invalid number is never presented as valid). */
+export type ValidityReason =
+  | 'ci-not-reached'
+  | 'too-few-windows'
+  | 'window-too-short'
+  | 'cancelled'
+  | 'no-energy';
+
+/** Thin a long sample evenly so bootstrap stays cheap; the order of calls carries no meaning here. */
+function thin(xs: number[], max: number): number[] {
+  if (xs.length <= max) return xs;
+  const step = xs.length / max;
+  return Array.from({ length: max }, (_, i) => xs[Math.floor(i * step)]!);
+}
+
+export function analyseMeasurement(
+  config: BenchConfig,
+  raw: RawMeasurement,
+  timing: TimingSettings,
+): Measurement {
+  const samples = Array.from(raw.samplesS);
+  const sorted = [...samples].sort((a, b) => a - b);
+  const timeCi = bootstrapInterval(thin(samples, 4000), median, { resamples: 1000 });
+  const q1 = quantile(sorted, 0.25);
+  const q3 = quantile(sorted, 0.75);
+  const fence = 3 * (q3 - q1);
+  const outliers = samples.filter((x) => x < q1 - fence || x > q3 + fence).length;
+
+  const windows = raw.windows;
+  const totalJ = windows.reduce((s, w) => s + w.joules, 0);
+  const totalCalls = windows.reduce((s, w) => s + w.calls, 0);
+  const totalS = windows.reduce((s, w) => s + (w.t1Ns - w.t0Ns) * 1e-9, 0);
+  const joulesPerCall = totalCalls > 0 ? totalJ / totalCalls : Number.NaN;
+  // Bootstrap over windows of the ratio Σj/Σcalls (windows may differ in calls when a run is cut short).
+  const indices = windows.map((_, i) => i);
+  const ratio = (idx: readonly number[]) => {
+    let j = 0;
+    let c = 0;
+    for (const i of idx) {
+      j += windows[i]!.joules;
+      c += windows[i]!.calls;
+    }
+    return c > 0 ? j / c : Number.NaN;
+  };
+  const energyCi = bootstrapInterval(indices, ratio, { resamples: 2000 });
+  const idleJoulesPerCall = totalCalls > 0 ? (raw.idleW * totalS) / totalCalls : Number.NaN;
+  const tokensPerCall = config.cost.tokens;
+
+  const validity: ValidityReason[] = [];
+  if (raw.cancelled) validity.push('cancelled');
+  if (windows.length === 0) validity.push('no-energy');
+  else {
+    if (windows.length < Math.min(timing.minTrials, 2)) validity.push('too-few-windows');
+    const halfWidth = (energyCi.high - energyCi.low) / 2 / Math.abs(joulesPerCall);
+    if (!(halfWidth <= timing.energyCiTarget)) validity.push('ci-not-reached');
+    const shortest = Math.min(...windows.map((w) => (w.t1Ns - w.t0Ns) * 1e-9));
+    const neededS = Math.max(timing.minWindowS, (timing.minWindowUpdates * raw.meter.updatePeriodMs) / 1000);
+    if (shortest < 0.9 * neededS) validity.push('window-too-short');
+  }
+
+  return {
+    id: config.id,
+    variant: config.variant,
+    phase: config.phase,
+    dtype: config.dtype,
+    shape: { ...config.shape },
+    params: { ...config.params },
+    tokens: tokensPerCall,
+    flops: config.cost.flops,
+    bytes: config.cost.bytes,
+    time: {
+      medianS: median(samples),
+      meanS: mean(samples),
+      ciLowS: timeCi.low,
+      ciHighS: timeCi.high,
+      samples: samples.length,
+      outliers,
+    },
+    energy: {
+      joulesPerCall,
+      joulesPerToken: joulesPerCall / tokensPerCall,
+      avgPowerW: totalS > 0 ? totalJ / totalS : Number.NaN,
+      dynamicJoulesPerCall: joulesPerCall - idleJoulesPerCall,
+      idleJoulesPerCall,
+      ciLowJoulesPerCall: energyCi.low,
+      ciHighJoulesPerCall: energyCi.high,
+      windows: windows.map((w) => ({ t0Ns: w.t0Ns, t1Ns: w.t1Ns, joules: w.joules, calls: w.calls })),
+    },
+    quality: {
+      relErrorVsDense: raw.relErrorVsDense,
+      relErrorVsExact: raw.relErrorVsExact,
+      ...(raw.qualityNote ? { note: raw.qualityNote } : {}),
+    },
+    throttled: false,
+    valid: validity.length === 0,
+    validity,
+    provenance: {
+      stopReason: raw.stopReason,
+      windowTargetS: raw.windowTargetS,
+      trials: windows.length,
+      idleW: raw.idleW,
+      meterUpdatePeriodMs: raw.meter.updatePeriodMs,
+    },
+  };
+}

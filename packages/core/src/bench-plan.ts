@@ -1,0 +1,268 @@
+// Planning `etok bench`: suites and flags → a list of concrete configurations, validated before anything runs
+// (unknown variants, shapes that do not divide, sizes beyond memory), so bad input never half-writes a file.
+
+import {
+  type AttentionParams,
+  type AttentionShape,
+  allVariants,
+  type CallCost,
+  callCost,
+  canonicalVariant,
+  DEFAULT_PARAMS,
+  DTYPES,
+  type Dtype,
+  leverPowerSet,
+  PHASES,
+  type Phase,
+  parseVariant,
+} from '@etok/kernels';
+import { EtokError } from './errors.js';
+
+export const SUITES = ['quick', 'standard', 'full'] as const;
+export type Suite = (typeof SUITES)[number];
+export const PROFILES = ['uniform', 'peaked'] as const;
+export type InputProfile = (typeof PROFILES)[number];
+
+/** Harness settings; mirrors the addon's timing block (seconds, counts, relative targets). */
+export interface TimingSettings {
+  warmupS: number;
+  minTimeS: number;
+  maxTimeS: number;
+  noiseTarget: number;
+  minWindowS: number;
+  minWindowUpdates: number;
+  minTrials: number;
+  maxTrials: number;
+  energyCiTarget: number;
+  energyBudgetS: number;
+  idleS: number;
+}
+
+export const DEFAULT_TIMING: TimingSettings = {
+  warmupS: 0.1,
+  minTimeS: 0.3,
+  maxTimeS: 3,
+  noiseTarget: 0.005,
+  minWindowS: 0.2,
+  minWindowUpdates: 20,
+  minTrials: 5,
+  maxTrials: 40,
+  energyCiTarget: 0.03,
+  energyBudgetS: 8,
+  idleS: 0.5,
+};
+
+const QUICK_TIMING: TimingSettings = {
+  ...DEFAULT_TIMING,
+  minTimeS: 0.1,
+  maxTimeS: 0.4,
+  energyBudgetS: 1.5,
+  idleS: 0.3,
+  maxTrials: 12,
+};
+
+/** One sweep: every combination of these axes is one configuration. */
+export interface SweepBlock {
+  variants: string[];
+  phases: Phase[];
+  dtypes: Dtype[];
+  batch: number[];
+  ctx: number[];
+  /** Prefill query length; null means the whole context (a full prefill). */
+  qLen: (number | null)[];
+  heads: number[];
+  kvHeads: number[];
+  headDim: number[];
+}
+
+export interface SuiteDefinition {
+  description: string;
+  blocks: SweepBlock[];
+  timing: TimingSettings;
+}
+
+const ALL = allVariants();
+const BASE: SweepBlock = {
+  variants: ['dense'],
+  phases: ['decode'],
+  dtypes: ['f32'],
+  batch: [1],
+  ctx: [4096],
+  qLen: [null],
+  heads: [32],
+  kvHeads: [8],
+  headDim: [128],
+};
+
+export const SUITE_DEFINITIONS: Record<Suite, SuiteDefinition> = {
+  quick: {
+    description: 'every lever set, decode, one small shape; well under a minute on a laptop CPU',
+    blocks: [{ ...BASE, variants: ALL, ctx: [2048], heads: [8], kvHeads: [2], headDim: [64] }],
+    timing: QUICK_TIMING,
+  },
+  standard: {
+    description: 'every lever set; decode over batch 1, 8 and contexts 1K–16K; prefill at 512 and 2K',
+    blocks: [
+      { ...BASE, variants: ALL, batch: [1, 8], ctx: [1024, 4096, 16384] },
+      { ...BASE, variants: ALL, phases: ['prefill'], ctx: [512, 2048] },
+    ],
+    timing: DEFAULT_TIMING,
+  },
+  full: {
+    description: 'every lever set and dtype; decode over batch 1–32 and contexts 1K–64K; prefill up to 8K',
+    blocks: [
+      { ...BASE, variants: ALL, dtypes: [...DTYPES], batch: [1, 8, 32], ctx: [1024, 4096, 16384, 65536] },
+      { ...BASE, variants: ALL, dtypes: [...DTYPES], phases: ['prefill'], ctx: [512, 2048, 8192] },
+    ],
+    timing: { ...DEFAULT_TIMING, maxTimeS: 15, energyBudgetS: 20 },
+  },
+};
+
+/** What the user asked for; undefined fields take the suite's (or the default sweep's) values. */
+export interface BenchRequest {
+  device: string;
+  meter: string;
+  suite?: Suite;
+  variants?: string[];
+  levers?: string[];
+  phases?: Phase[];
+  dtypes?: Dtype[];
+  batch?: number[];
+  ctx?: number[];
+  qLen?: number[];
+  heads?: number[];
+  kvHeads?: number[];
+  headDim?: number[];
+  rank: number;
+  ropeDim: number;
+  params: AttentionParams;
+  profile: InputProfile;
+  seed: number;
+  quality: boolean;
+  timing?: Partial<TimingSettings>;
+  /** Coefficients for the model meter given as flags (otherwise the device table's). */
+  powerModel?: { source: string; idleW: number; busyW: number };
+}
+
+export interface BenchConfig {
+  id: string;
+  variant: string;
+  phase: Phase;
+  dtype: Dtype;
+  shape: AttentionShape;
+  params: AttentionParams;
+  cost: CallCost;
+  /** Host bytes the harness allocates for this configuration (inputs, stored copies, output). */
+  hostBytes: number;
+}
+
+export interface BenchPlan {
+  device: string;
+  meter: string;
+  profile: InputProfile;
+  seed: number;
+  quality: boolean;
+  timing: TimingSettings;
+  configs: BenchConfig[];
+}
+
+function configId(c: Omit<BenchConfig, 'id' | 'cost' | 'hostBytes'>): string {
+  const s = c.shape;
+  const q = c.phase === 'prefill' ? `q${s.qLen}` : '';
+  const layout = parseVariant(c.variant).mla
+    ? `h${s.heads}r${s.rank}p${s.ropeDim}`
+    : `h${s.heads}kv${s.kvHeads}d${s.headDim}`;
+  return `${c.variant}/${c.phase}/${c.dtype}/b${s.batch}/ctx${s.kvLen}${q}/${layout}`;
+}
+
+/** Rough upper bound of the harness's host allocation: f32 inputs (synthetic + stored copy) and the output. */
+export function estimateHostBytes(shape: AttentionShape, phase: Phase, variant: string): number {
+  const v = parseVariant(variant);
+  const rows = phase === 'decode' ? 1 : shape.qLen;
+  const inputs = v.mla
+    ? shape.batch *
+      (shape.heads * rows * (shape.rank + shape.ropeDim) + shape.kvLen * (shape.rank + shape.ropeDim))
+    : shape.batch * (shape.heads * rows * shape.headDim + 2 * shape.kvHeads * shape.kvLen * shape.headDim);
+  const output = shape.batch * shape.heads * rows * (v.mla ? shape.rank : shape.headDim);
+  return 4 * (2 * inputs + 2 * output);
+}
+
+function check(condition: boolean, message: string): void {
+  if (!condition) throw new EtokError('BAD_USAGE', message);
+}
+
+export function planBench(request: BenchRequest, hostMemoryBytes: number): BenchPlan {
+  const suite = request.suite ? SUITE_DEFINITIONS[request.suite] : undefined;
+  const blocks = suite ? suite.blocks : [BASE];
+  const variantsFromFlags = request.levers
+    ? leverPowerSet(request.levers)
+    : request.variants?.map((v) => canonicalVariant(v));
+  const configs: BenchConfig[] = [];
+  const seen = new Set<string>();
+  for (const block of blocks) {
+    const b: SweepBlock = {
+      variants: variantsFromFlags ?? block.variants,
+      phases: request.phases ?? block.phases,
+      dtypes: request.dtypes ?? block.dtypes,
+      batch: request.batch ?? block.batch,
+      ctx: request.ctx ?? block.ctx,
+      qLen: request.qLen ?? block.qLen,
+      heads: request.heads ?? block.heads,
+      kvHeads: request.kvHeads ?? block.kvHeads,
+      headDim: request.headDim ?? block.headDim,
+    };
+    for (const variant of b.variants)
+      for (const phase of b.phases)
+        for (const dtype of b.dtypes)
+          for (const batch of b.batch)
+            for (const ctx of b.ctx)
+              for (const qLenAxis of phase === 'decode' ? [1] : b.qLen)
+                for (const heads of b.heads)
+                  for (const kvHeads of b.kvHeads)
+                    for (const headDim of b.headDim) {
+                      const mla = parseVariant(variant).mla;
+                      const qLen = phase === 'decode' ? 1 : (qLenAxis ?? ctx);
+                      check(
+                        qLen <= ctx,
+                        `--q-len ${qLen} exceeds the context ${ctx}; a prefill chunk cannot be longer than its context`,
+                      );
+                      if (!mla)
+                        check(
+                          heads % kvHeads === 0,
+                          `--heads ${heads} is not a multiple of --kv-heads ${kvHeads}; query heads share kv heads in equal groups`,
+                        );
+                      const shape: AttentionShape = {
+                        batch,
+                        heads,
+                        kvHeads: mla ? 1 : kvHeads,
+                        headDim: mla ? request.rank + request.ropeDim : headDim,
+                        qLen,
+                        kvLen: ctx,
+                        rank: request.rank,
+                        ropeDim: request.ropeDim,
+                      };
+                      const base = { variant, phase, dtype, shape, params: request.params };
+                      const id = configId(base);
+                      if (seen.has(id)) continue;
+                      seen.add(id);
+                      const hostBytes = estimateHostBytes(shape, phase, variant);
+                      check(
+                        Number.isSafeInteger(hostBytes) && hostBytes <= 0.8 * hostMemoryBytes,
+                        `configuration ${id} needs about ${(hostBytes / 2 ** 30).toFixed(1)} GiB of host memory; this machine has ${(hostMemoryBytes / 2 ** 30).toFixed(1)} GiB free. Lower --batch or --ctx`,
+                      );
+                      configs.push({ ...base, id, cost: callCost(base), hostBytes });
+                    }
+  }
+  check(configs.length > 0, 'the sweep is empty; give at least one value for each axis');
+  return {
+    device: request.device,
+    meter: request.meter,
+    profile: request.profile,
+    seed: request.seed,
+    quality: request.quality,
+    timing: { ...(suite?.timing ?? DEFAULT_TIMING), ...request.timing },
+    configs,
+  };
+}
+
+export { DEFAULT_PARAMS, DTYPES, PHASES };
