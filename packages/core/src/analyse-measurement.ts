@@ -7,6 +7,8 @@ import { bootstrapInterval, mean, median, quantile } from './statistics/summary.
 
 /** What the harness returns for one configuration (structurally the addon's result). */
 export interface RawMeasurement {
+  coldSamplesS?: ArrayLike<number>;
+  timingStopReason?: string;
   meter: {
     id: string;
     kind: string;
@@ -33,7 +35,33 @@ export type ValidityReason =
   | 'too-few-windows'
   | 'window-too-short'
   | 'cancelled'
-  | 'no-energy';
+  | 'no-energy'
+  | 'drift'
+  | 'throttled';
+
+/**
+ * Drift: J/call of the first and last thirds of the windows differ by more than their combined 95% intervals
+ * allow (a device heating up or a neighbour waking up during the run).
+ */
+export function detectDrift(joulesPerCall: readonly number[]): boolean {
+  if (joulesPerCall.length < 6) return false;
+  const third = Math.floor(joulesPerCall.length / 3);
+  const first = joulesPerCall.slice(0, third);
+  const last = joulesPerCall.slice(-third);
+  const se = (xs: readonly number[]) => {
+    const m = mean(xs);
+    return Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / (xs.length - 1) / xs.length);
+  };
+  const gap = Math.abs(mean(last) - mean(first));
+  return gap > 1.96 * Math.hypot(se(first), se(last)) && gap > 0.02 * Math.abs(mean(first));
+}
+
+export interface AnalysisContext {
+  timing: TimingSettings;
+  /** True when the windows were interleaved with other lever sets of the same shape. */
+  interleaved?: boolean;
+  group?: string;
+}
 
 /** Thin a long sample evenly so bootstrap stays cheap; the order of calls carries no meaning here. */
 function thin(xs: number[], max: number): number[] {
@@ -42,11 +70,8 @@ function thin(xs: number[], max: number): number[] {
   return Array.from({ length: max }, (_, i) => xs[Math.floor(i * step)]!);
 }
 
-export function analyseMeasurement(
-  config: BenchConfig,
-  raw: RawMeasurement,
-  timing: TimingSettings,
-): Measurement {
+export function analyseMeasurement(config: BenchConfig, raw: RawMeasurement, context: AnalysisContext): Measurement {
+  const { timing } = context;
   const samples = Array.from(raw.samplesS);
   const sorted = [...samples].sort((a, b) => a - b);
   const timeCi = bootstrapInterval(thin(samples, 4000), median, { resamples: 1000 });
@@ -85,7 +110,9 @@ export function analyseMeasurement(
     const shortest = Math.min(...windows.map((w) => (w.t1Ns - w.t0Ns) * 1e-9));
     const neededS = Math.max(timing.minWindowS, (timing.minWindowUpdates * raw.meter.updatePeriodMs) / 1000);
     if (shortest < 0.9 * neededS) validity.push('window-too-short');
+    if (detectDrift(windows.map((w) => w.joules / w.calls))) validity.push('drift');
   }
+  const cold = Array.from(raw.coldSamplesS ?? []);
 
   return {
     id: config.id,
@@ -104,6 +131,9 @@ export function analyseMeasurement(
       ciHighS: timeCi.high,
       samples: samples.length,
       outliers,
+      ...(cold.length > 0 ? { coldMedianS: median(cold), coldSamples: cold.length } : {}),
+      ...(totalCalls > 0 ? { hotMeanS: totalS / totalCalls } : {}),
+      ...(raw.timingStopReason ? { stopReason: raw.timingStopReason } : {}),
     },
     energy: {
       joulesPerCall,
@@ -113,6 +143,8 @@ export function analyseMeasurement(
       idleJoulesPerCall,
       ciLowJoulesPerCall: energyCi.low,
       ciHighJoulesPerCall: energyCi.high,
+      ciLowJoulesPerToken: energyCi.low / tokensPerCall,
+      ciHighJoulesPerToken: energyCi.high / tokensPerCall,
       windows: windows.map((w) => ({ t0Ns: w.t0Ns, t1Ns: w.t1Ns, joules: w.joules, calls: w.calls })),
     },
     quality: {
@@ -123,6 +155,8 @@ export function analyseMeasurement(
     throttled: false,
     valid: validity.length === 0,
     validity,
+    interleaved: context.interleaved ?? false,
+    ...(context.group ? { group: context.group } : {}),
     provenance: {
       stopReason: raw.stopReason,
       windowTargetS: raw.windowTargetS,

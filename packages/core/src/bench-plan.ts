@@ -266,3 +266,34 @@ export function planBench(request: BenchRequest, hostMemoryBytes: number): Bench
 }
 
 export { DEFAULT_PARAMS, DTYPES, PHASES };
+
+/**
+ * Configurations that differ only in their lever set are measured as one group, their energy windows interleaved
+ * (ABAB…) so drift cannot favour one. Order follows the plan; groups never exceed the memory the plan allowed.
+ */
+export function comparisonGroups(configs: readonly BenchConfig[], hostMemoryBytes: number, interleave: boolean): BenchConfig[][] {
+  if (!interleave) return configs.map((c) => [c]);
+  const groups = new Map<string, BenchConfig[]>();
+  for (const c of configs) {
+    const key = c.id.slice(c.variant.length + 1).replace(/\/h\d+r\d+p\d+$|\/h\d+kv\d+d\d+$/, `/h${c.shape.heads}`);
+    const list = groups.get(key) ?? [];
+    list.push(c);
+    groups.set(key, list);
+  }
+  const out: BenchConfig[][] = [];
+  for (const list of groups.values()) {
+    let current: BenchConfig[] = [];
+    let bytes = 0;
+    for (const c of list) {
+      if (current.length > 0 && bytes + c.hostBytes > 0.8 * hostMemoryBytes) {
+        out.push(current);
+        current = [];
+        bytes = 0;
+      }
+      current.push(c);
+      bytes += c.hostBytes;
+    }
+    if (current.length > 0) out.push(current);
+  }
+  return out;
+}

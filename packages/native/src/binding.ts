@@ -55,7 +55,7 @@ export interface NativePowerModel {
   source: string;
   idleW: number;
   busyW: number;
-  utilization?: 'proc-stat' | 'harness';
+  utilization?: 'process-cpu' | 'harness';
 }
 
 export interface NativeTiming {
@@ -70,6 +70,7 @@ export interface NativeTiming {
   energyCiTarget?: number;
   energyBudgetS?: number;
   idleS?: number;
+  coldSamples?: number;
 }
 
 export interface NativeMeasurePlan extends NativeKernelRequest {
@@ -104,6 +105,8 @@ export interface NativeMeasureResult {
   meter: NativeMeterDescription;
   idleW: number;
   samplesS: Float64Array;
+  coldSamplesS: Float64Array;
+  timingStopReason: string;
   windows: NativeWindow[];
   relErrorVsDense: number | null;
   relErrorVsExact: number | null;
@@ -127,4 +130,9 @@ export interface NativeBinding {
     onProgress?: (stage: string, fraction: number) => void,
     cancelToken?: Int32Array,
   ): Promise<NativeMeasureResult>;
+  measure(
+    plans: NativeMeasurePlan[],
+    onProgress?: (stage: string, fraction: number) => void,
+    cancelToken?: Int32Array,
+  ): Promise<NativeMeasureResult[]>;
 }

@@ -3,4 +3,4 @@ export type * from './binding.js';
 export { capabilities, listDevices, listMeters } from './discovery.js';
 export { referenceOutput, runKernel, syntheticInputs } from './kernels.js';
 export { AddonLoadError, loadBinding } from './load.js';
-export { type MeasureHandle, measure } from './measure.js';
+export { type MeasureHandle, measure, measureGroup } from './measure.js';

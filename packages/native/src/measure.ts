@@ -1,40 +1,44 @@
 // One measurement at a time per device (STYLE 5): the addon runs the harness on a worker thread; this module
-// queues plans per device so two never share a GPU or the CPU's cores.
+// queues work per device so two measurements never share a GPU or the CPU's cores.
 import type { NativeMeasurePlan, NativeMeasureResult } from './binding.js';
 import { loadBinding } from './load.js';
 
-export interface MeasureHandle {
-  result: Promise<NativeMeasureResult>;
+export interface MeasureHandle<T> {
+  result: Promise<T>;
   /** Stops the harness between kernel calls; `result` then resolves with what was measured (cancelled: true). */
   cancel(): void;
 }
 
 const deviceQueues = new Map<string, Promise<unknown>>();
 
-export function measure(
-  plan: NativeMeasurePlan,
-  onProgress?: (stage: string, fraction: number) => void,
-): MeasureHandle {
+function enqueue<T>(device: string, start: (token: Int32Array) => Promise<T>): MeasureHandle<T> {
   const token = new Int32Array(new SharedArrayBuffer(4));
-  const previous = deviceQueues.get(plan.device) ?? Promise.resolve();
-  const result = previous.then(
-    () =>
-      Atomics.load(token, 0) !== 0
-        ? cancelledBeforeStart(plan)
-        : loadBinding().measure(plan, onProgress, token),
-    () => loadBinding().measure(plan, onProgress, token),
-  );
+  const previous = deviceQueues.get(device) ?? Promise.resolve();
+  const run = () =>
+    Atomics.load(token, 0) !== 0
+      ? Promise.reject(Object.assign(new Error('measurement cancelled before it started'), { code: 'CANCELLED' }))
+      : start(token);
+  const result = previous.then(run, run);
   deviceQueues.set(
-    plan.device,
+    device,
     result.catch(() => undefined),
   );
   return { result, cancel: () => Atomics.store(token, 0, 1) };
 }
 
-function cancelledBeforeStart(plan: NativeMeasurePlan): Promise<NativeMeasureResult> {
-  return Promise.reject(
-    Object.assign(new Error(`measurement of ${plan.variant} was cancelled before it started`), {
-      code: 'CANCELLED',
-    }),
-  );
+/** Measures one plan. */
+export function measure(
+  plan: NativeMeasurePlan,
+  onProgress?: (stage: string, fraction: number) => void,
+): MeasureHandle<NativeMeasureResult> {
+  return enqueue(plan.device, (token) => loadBinding().measure(plan, onProgress, token));
+}
+
+/** Measures plans to be compared as one group: energy windows interleaved in random order (ABAB…). */
+export function measureGroup(
+  plans: NativeMeasurePlan[],
+  onProgress?: (stage: string, fraction: number) => void,
+): MeasureHandle<NativeMeasureResult[]> {
+  const device = plans[0]?.device ?? 'cpu';
+  return enqueue(device, (token) => loadBinding().measure(plans, onProgress, token));
 }

@@ -8,6 +8,7 @@ import {
   type BenchPlan,
   type BenchRequest,
   chooseMeter,
+  comparisonGroups,
   createResults,
   DEFAULT_PARAMS,
   DTYPES,
@@ -19,7 +20,7 @@ import {
   type Results,
   SUITES,
 } from '@etok/core';
-import { capabilities, listDevices, listMeters, measure, type NativeMeasureResult } from '@etok/native';
+import { capabilities, listDevices, listMeters, measureGroup, type NativeMeasureResult } from '@etok/native';
 import { EXIT_INTERRUPTED, EXIT_MEASUREMENT_FAILED, EXIT_OK, exitCodeFor } from '../exit-codes.js';
 import type { CommandIo } from '../io.js';
 import {
@@ -129,6 +130,11 @@ export const spec: CommandSpec = {
     },
     { name: 'seed', type: 'string', value: 'N', default: '1', description: 'input seed' },
     { name: 'no-quality', type: 'boolean', description: 'skip the fp64 reference comparison' },
+    {
+      name: 'no-interleave',
+      type: 'boolean',
+      description: 'measure each lever set alone instead of interleaving the energy windows of a shape (ABAB…)',
+    },
     {
       name: 'quality',
       type: 'string',
@@ -440,6 +446,7 @@ export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
   };
   writeJsonAtomic(outPath, doc);
 
+  const groups = comparisonGroups(plan.configs, freemem(), !flag(args, 'no-interleave'));
   const progress = new ProgressBar(io.stderr, plan.configs.length);
   let interrupted = false;
   let current: { cancel(): void } | undefined;
@@ -454,38 +461,56 @@ export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
     current?.cancel();
   });
 
+  let done = 0;
   try {
-    for (const [i, config] of plan.configs.entries()) {
+    for (const [g, group] of groups.entries()) {
       if (interrupted) break;
-      progress.update(i, 0, config.id);
-      const handle = measure(nativePlan(plan, config, meter, request.powerModel), (stage, fraction) =>
-        progress.update(i, fraction, `${config.id} ${stage}`),
+      const label = group.length === 1 ? group[0]!.id : `${group.length} lever sets of ${group[0]!.id.slice(group[0]!.variant.length + 1)}`;
+      progress.update(done, 0, label);
+      const handle = measureGroup(
+        group.map((config) => nativePlan(plan, config, meter, request.powerModel)),
+        (stage, fraction) => progress.update(done, fraction * group.length, `${label}: ${stage}`),
       );
       current = handle;
-      let raw: NativeMeasureResult;
+      let raws: NativeMeasureResult[];
       try {
-        raw = await handle.result;
+        raws = await handle.result;
       } catch (error) {
         const code = String((error as { code?: unknown }).code ?? 'INTERNAL');
-        doc.failures.push({ id: config.id, code, message: (error as Error).message });
-        writeJsonAtomic(outPath, doc);
-        // A shape or variant this backend cannot run is that configuration's failure; a meter or device
-        // failure ends the run (the board is gone, or every later number would be wrong).
+        // A shape or variant this backend cannot run fails that configuration; measure the rest of its group
+        // alone. A meter or device failure ends the run (the board is gone, or later numbers would be wrong).
+        if ((code === 'BAD_SHAPE' || code === 'CUDA_NOT_COMPILED') && group.length > 1) {
+          groups.splice(g + 1, 0, ...group.map((c) => [c]));
+          continue;
+        }
         if (code === 'BAD_SHAPE' || code === 'CUDA_NOT_COMPILED') {
+          doc.failures.push({ id: group[0]!.id, code, message: (error as Error).message });
+          writeJsonAtomic(outPath, doc);
+          done += 1;
           if (!json) {
             progress.clear();
-            io.stderr.write(`etok bench: ${config.id}: ${(error as Error).message}\n`);
+            io.stderr.write(`etok bench: ${group[0]!.id}: ${(error as Error).message}\n`);
           }
           continue;
         }
+        for (const c of group) doc.failures.push({ id: c.id, code, message: (error as Error).message });
         fatal = error;
         break;
       } finally {
         current = undefined;
       }
-      if (doc.measurements.length === 0) doc.meter = meterHeader(raw, choice);
-      if (raw.windows.length > 0 || !raw.cancelled)
-        doc.measurements.push(analyseMeasurement(config, raw, plan.timing));
+      if (doc.measurements.length === 0 && raws[0]) doc.meter = meterHeader(raws[0], choice);
+      for (const [i, raw] of raws.entries()) {
+        if (raw.windows.length === 0 && raw.cancelled) continue;
+        doc.measurements.push(
+          analyseMeasurement(group[i]!, raw, {
+            timing: plan.timing,
+            interleaved: group.length > 1,
+            ...(group.length > 1 ? { group: `g${g}` } : {}),
+          }),
+        );
+      }
+      done += group.length;
       writeJsonAtomic(outPath, doc);
     }
   } finally {

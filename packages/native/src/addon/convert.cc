@@ -76,7 +76,7 @@ harness::MeasurePlan toPlan(const Napi::Object& o) {
     plan.powerModel.source = stringField(m, "source", "flags");
     plan.powerModel.idleW = numberField(m, "idleW", 0);
     plan.powerModel.busyW = numberField(m, "busyW", 0);
-    plan.powerModel.utilization = stringField(m, "utilization", plan.device == "cpu" ? "proc-stat" : "harness");
+    plan.powerModel.utilization = stringField(m, "utilization", plan.device == "cpu" ? "process-cpu" : "harness");
   }
   const Napi::Object t = objectField(o, "timing");
   plan.warmupS = numberField(t, "warmupS", plan.warmupS);
@@ -90,6 +90,7 @@ harness::MeasurePlan toPlan(const Napi::Object& o) {
   plan.energyCiTarget = numberField(t, "energyCiTarget", plan.energyCiTarget);
   plan.energyBudgetS = numberField(t, "energyBudgetS", plan.energyBudgetS);
   plan.idleS = numberField(t, "idleS", plan.idleS);
+  plan.coldSamples = static_cast<int>(intField(t, "coldSamples", plan.coldSamples));
   return plan;
 }
 
@@ -124,6 +125,10 @@ Napi::Object fromResult(Napi::Env env, const harness::MeasureResult& r) {
   Napi::Float64Array samples = Napi::Float64Array::New(env, r.samplesS.size());
   std::copy(r.samplesS.begin(), r.samplesS.end(), samples.Data());
   o.Set("samplesS", samples);
+  Napi::Float64Array cold = Napi::Float64Array::New(env, r.coldSamplesS.size());
+  std::copy(r.coldSamplesS.begin(), r.coldSamplesS.end(), cold.Data());
+  o.Set("coldSamplesS", cold);
+  o.Set("timingStopReason", r.timingStopReason);
   Napi::Array windows = Napi::Array::New(env, r.windows.size());
   for (size_t i = 0; i < r.windows.size(); i++) {
     Napi::Object w = Napi::Object::New(env);

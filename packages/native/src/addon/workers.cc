@@ -18,8 +18,12 @@ struct ProgressMessage {
 
 class MeasureWorker final : public Napi::AsyncWorker {
  public:
-  MeasureWorker(Napi::Env env, harness::MeasurePlan plan, Napi::Function onProgress, Napi::Int32Array cancelToken)
-      : Napi::AsyncWorker(env, "etok.measure"), plan_(std::move(plan)), deferred_(Napi::Promise::Deferred::New(env)) {
+  MeasureWorker(Napi::Env env, std::vector<harness::MeasurePlan> plans, bool group, Napi::Function onProgress,
+                Napi::Int32Array cancelToken)
+      : Napi::AsyncWorker(env, "etok.measure"),
+        plans_(std::move(plans)),
+        group_(group),
+        deferred_(Napi::Promise::Deferred::New(env)) {
     if (!onProgress.IsEmpty()) {
       progress_ = Napi::ThreadSafeFunction::New(env, onProgress, "etok.progress", 0, 1);
       progress_.Unref(env);  // progress never keeps the process alive
@@ -51,8 +55,8 @@ class MeasureWorker final : public Napi::AsyncWorker {
       });
     }
     try {
-      result_ = harness::measure(
-          plan_,
+      results_ = harness::measureGroup(
+          plans_,
           [this](const harness::ProgressEvent& e) {
             if (!hasProgress_) return;
             auto* msg = new ProgressMessage{e.stage, e.fraction};
@@ -76,14 +80,21 @@ class MeasureWorker final : public Napi::AsyncWorker {
       deferred_.Reject(toJsError(env, error_).Value());
       return;
     }
-    deferred_.Resolve(fromResult(env, result_));
+    if (!group_) {
+      deferred_.Resolve(fromResult(env, results_.front()));
+      return;
+    }
+    Napi::Array out = Napi::Array::New(env, results_.size());
+    for (size_t i = 0; i < results_.size(); i++) out.Set(static_cast<uint32_t>(i), fromResult(env, results_[i]));
+    deferred_.Resolve(out);
   }
 
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
-  harness::MeasurePlan plan_;
-  harness::MeasureResult result_;
+  std::vector<harness::MeasurePlan> plans_;
+  bool group_;
+  std::vector<harness::MeasureResult> results_;
   std::exception_ptr error_;
   Napi::Promise::Deferred deferred_;
   Napi::ThreadSafeFunction progress_;
@@ -96,10 +107,18 @@ class MeasureWorker final : public Napi::AsyncWorker {
 
 Napi::Value Measure(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsObject()) throw codedError(env, "BAD_USAGE", "measure(plan) needs a plan object");
-  harness::MeasurePlan plan;
+  if (info.Length() < 1 || !info[0].IsObject())
+    throw codedError(env, "BAD_USAGE", "measure(plan | plans[]) needs a plan object or an array of them");
+  std::vector<harness::MeasurePlan> plans;
+  const bool group = info[0].IsArray();
   try {
-    plan = toPlan(info[0].As<Napi::Object>());
+    if (group) {
+      const Napi::Array list = info[0].As<Napi::Array>();
+      for (uint32_t i = 0; i < list.Length(); i++) plans.push_back(toPlan(list.Get(i).As<Napi::Object>()));
+      if (plans.empty()) throw std::invalid_argument("measure([]) needs at least one plan");
+    } else {
+      plans.push_back(toPlan(info[0].As<Napi::Object>()));
+    }
   } catch (...) {
     throw toJsError(env, std::current_exception());
   }
@@ -107,7 +126,7 @@ Napi::Value Measure(const Napi::CallbackInfo& info) {
   Napi::Int32Array cancelToken;
   if (info.Length() > 2 && info[2].IsTypedArray() && info[2].As<Napi::TypedArray>().TypedArrayType() == napi_int32_array)
     cancelToken = info[2].As<Napi::Int32Array>();
-  auto* worker = new MeasureWorker(env, std::move(plan), onProgress, cancelToken);
+  auto* worker = new MeasureWorker(env, std::move(plans), group, onProgress, cancelToken);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;

@@ -1,3 +1,9 @@
+// The measurement harness. For a group of plans on one device and meter:
+//   quality (fp64 references, when affordable) → idle baseline → per plan: warm-up, cold samples, hot samples →
+//   energy windows interleaved across plans in a fresh random order each round, until every plan's J/call
+//   interval is tight or the budget ends.
+// Rules borrowed and why: nvbench's noise-driven stop (0.5% after a minimum time, capped), Zeus's warm-up and
+// repeated windows, Yang et al. (SC'24) on NVML: windows span many counter updates and start at shifted phases.
 #include "harness/harness.h"
 
 #include <algorithm>
@@ -22,12 +28,44 @@ double secondsSince(int64_t t0) { return static_cast<double>(nowNs() - t0) * 1e-
 /** Relative half-width of the 95% interval of the mean (normal approximation; the analysis bootstraps). */
 double relativeHalfWidth(const std::vector<double>& xs) {
   if (xs.size() < 2) return INFINITY;
-  const double m = std::accumulate(xs.begin(), xs.end(), 0.0) / xs.size();
+  const double m = std::accumulate(xs.begin(), xs.end(), 0.0) / static_cast<double>(xs.size());
   double s = 0;
   for (double x : xs) s += (x - m) * (x - m);
-  const double se = std::sqrt(s / (xs.size() - 1) / xs.size());
+  const double se = std::sqrt(s / static_cast<double>(xs.size() - 1) / static_cast<double>(xs.size()));
   return m != 0 ? 1.96 * se / std::fabs(m) : INFINITY;
 }
+
+double referenceFlops(const kernels::Problem& p) {
+  const auto& s = p.shape;
+  const double dim = p.variant.mla ? 2.0 * s.rank + s.ropeDim : 2.0 * s.headDim;
+  return 2.0 * dim * static_cast<double>(s.batch * s.heads * kernels::queryRows(p) * s.kvLen);
+}
+
+/** Evicts the CPU caches by streaming through a buffer larger than any last-level cache (cold samples). */
+class CacheFlusher {
+ public:
+  CacheFlusher() : buffer_(64u << 20, 1) {}
+  void flush() {
+    volatile unsigned char sink = 0;
+    for (size_t i = 0; i < buffer_.size(); i += 64) {
+      buffer_[i] = static_cast<unsigned char>(buffer_[i] + 1);
+      sink = static_cast<unsigned char>(sink + buffer_[i]);
+    }
+    (void)sink;
+  }
+
+ private:
+  std::vector<unsigned char> buffer_;
+};
+
+struct Subject {
+  const MeasurePlan* plan;
+  std::unique_ptr<kernels::PreparedAttention> kernel;
+  MeasureResult result;
+  std::vector<double> joulesPerCall;
+  int64_t callsPerWindow = 1;
+  bool energyDone = false;
+};
 
 std::unique_ptr<kernels::PreparedAttention> prepare(const MeasurePlan& plan, const kernels::HostTensors& inputs) {
   const int index = devices::parseDeviceId(plan.device);
@@ -35,128 +73,201 @@ std::unique_ptr<kernels::PreparedAttention> prepare(const MeasurePlan& plan, con
   return kernels::prepareCuda(plan.problem, inputs, index);
 }
 
-double referenceFlops(const kernels::Problem& p) {
-  const auto& s = p.shape;
-  const double dim = p.variant.mla ? 2.0 * s.rank + s.ropeDim : 2.0 * s.headDim;
-  return 2.0 * dim * s.batch * s.heads * kernels::queryRows(p) * s.kvLen;
+void checkQuality(Subject& s, const kernels::HostTensors& inputs) {
+  const MeasurePlan& plan = *s.plan;
+  if (!plan.quality) return;
+  if (referenceFlops(plan.problem) > plan.maxReferenceFlops) {
+    s.result.qualityNote = "fp64 reference skipped: problem above the reference budget";
+    return;
+  }
+  s.kernel->run();
+  s.kernel->synchronize();
+  const auto out = s.kernel->output();
+  try {
+    s.result.relErrorVsExact = kernels::relativeL2(out, kernels::referenceExact(plan.problem, inputs));
+    s.result.relErrorVsDense = kernels::relativeL2(out, kernels::referenceDense(plan.problem, inputs));
+  } catch (const kernels::BadShape& e) {
+    s.result.qualityNote = e.what();
+  }
+}
+
+/** Warm-up, cold samples, then hot synchronised samples until the mean is known to noiseTarget, the noise stops
+    improving (a plateau: no 10% gain over the last third of the elapsed time), or maxTimeS passes. */
+void timeCalls(Subject& s, CacheFlusher& flusher, const std::atomic<bool>& cancel, const std::function<void(double)>& report) {
+  const MeasurePlan& plan = *s.plan;
+  kernels::PreparedAttention& k = *s.kernel;
+  const int64_t warm0 = nowNs();
+  for (int64_t calls = 0; (secondsSince(warm0) < plan.warmupS || calls < 2) && !cancel.load(); calls++) {
+    k.run();
+    k.synchronize();
+  }
+  const bool cpu = plan.device == "cpu";
+  for (int i = 0; i < plan.coldSamples && cpu && !cancel.load(); i++) {
+    flusher.flush();
+    const int64_t c0 = nowNs();
+    k.run();
+    k.synchronize();
+    s.result.coldSamplesS.push_back(static_cast<double>(nowNs() - c0) * 1e-9);
+  }
+  const int64_t timing0 = nowNs();
+  double bestNoise = INFINITY, bestNoiseAtS = 0;
+  s.result.timingStopReason = "time-limit";
+  while (!cancel.load()) {
+    const int64_t c0 = nowNs();
+    k.run();
+    k.synchronize();
+    s.result.samplesS.push_back(static_cast<double>(nowNs() - c0) * 1e-9);
+    const double elapsed = secondsSince(timing0);
+    report(elapsed / plan.maxTimeS);
+    if (elapsed >= plan.maxTimeS) break;
+    if (s.result.samplesS.size() < 10 || elapsed < plan.minTimeS) continue;
+    const double noise = relativeHalfWidth(s.result.samplesS);
+    if (noise < plan.noiseTarget) {
+      s.result.timingStopReason = "noise-target";
+      break;
+    }
+    if (noise < 0.9 * bestNoise) {
+      bestNoise = noise;
+      bestNoiseAtS = elapsed;
+    } else if (elapsed > 1.5 * bestNoiseAtS && elapsed >= 2 * plan.minTimeS) {
+      s.result.timingStopReason = "plateau";
+      break;
+    }
+  }
+}
+
+double median(std::vector<double> xs) {
+  std::sort(xs.begin(), xs.end());
+  return xs.empty() ? 0.0 : xs[xs.size() / 2];
 }
 
 }  // namespace
 
-MeasureResult measure(const MeasurePlan& plan, const ProgressFn& progress, const std::atomic<bool>& cancel) {
-  kernels::validate(plan.problem);
-  MeasureResult result;
+std::vector<MeasureResult> measureGroup(const std::vector<MeasurePlan>& plans, const ProgressFn& progress,
+                                        const std::atomic<bool>& cancel) {
+  if (plans.empty()) return {};
+  const MeasurePlan& lead = plans.front();
+  for (const auto& p : plans) {
+    kernels::validate(p.problem);
+    if (p.device != lead.device || p.meter != lead.meter)
+      throw std::invalid_argument("a measurement group shares one device and one meter");
+  }
+  const double n = static_cast<double>(plans.size());
   auto report = [&](const char* stage, double fraction) {
     if (progress) progress({stage, std::clamp(fraction, 0.0, 1.0)});
   };
 
-  auto meter = meters::openMeter(plan.meter, plan.device, plan.hasPowerModel ? &plan.powerModel : nullptr);
-  result.meter = meter->describe();
+  auto meter = meters::openMeter(lead.meter, lead.device, lead.hasPowerModel ? &lead.powerModel : nullptr);
+  const meters::MeterDescription description = meter->describe();
 
-  const kernels::HostTensors inputs = kernels::syntheticInputs(plan.problem, plan.profile, plan.seed);
-  auto kernel = prepare(plan, inputs);
-
-  // Quality first, on the same inputs: one call against the fp64 references, when affordable.
-  if (plan.quality) {
-    report("quality", 0);
-    if (referenceFlops(plan.problem) <= plan.maxReferenceFlops) {
-      kernel->run();
-      kernel->synchronize();
-      const auto out = kernel->output();
-      try {
-        result.relErrorVsExact = kernels::relativeL2(out, kernels::referenceExact(plan.problem, inputs));
-        result.relErrorVsDense = kernels::relativeL2(out, kernels::referenceDense(plan.problem, inputs));
-      } catch (const kernels::BadShape& e) {
-        result.qualityNote = e.what();
-      }
-    } else {
-      result.qualityNote = "fp64 reference skipped: problem above the reference budget";
-    }
+  std::vector<Subject> subjects(plans.size());
+  for (size_t i = 0; i < plans.size(); i++) {
+    report("quality", 0.05 * static_cast<double>(i) / n);
+    Subject& s = subjects[i];
+    s.plan = &plans[i];
+    s.result.meter = description;
+    const kernels::HostTensors inputs = kernels::syntheticInputs(plans[i].problem, plans[i].profile, plans[i].seed);
+    s.kernel = prepare(plans[i], inputs);
+    checkQuality(s, inputs);
+    if (cancel.load()) break;
   }
 
-  // Idle baseline: the device doing nothing, measured before any load so it is not warmed by the run.
-  if (plan.idleS > 0) {
-    report("idle", 0);
+  // Idle baseline: the device doing nothing, before any load warms it.
+  double idleW = 0;
+  if (lead.idleS > 0 && !cancel.load()) {
+    report("idle", 0.05);
     const auto a = meter->read();
-    while (secondsSince(a.tNs) < plan.idleS && !cancel.load()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    while (secondsSince(a.tNs) < lead.idleS && !cancel.load()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     const auto b = meter->read();
     const double dt = static_cast<double>(b.tNs - a.tNs) * 1e-9;
-    result.idleW = dt > 0 ? (b.joules - a.joules) / dt : 0;
-  }
-  result.meter.idleW = result.idleW;
-
-  // Warm-up.
-  report("warmup", 0);
-  const int64_t warm0 = nowNs();
-  int64_t warmCalls = 0;
-  while ((secondsSince(warm0) < plan.warmupS || warmCalls < 2) && !cancel.load()) {
-    kernel->run();
-    kernel->synchronize();
-    warmCalls++;
+    idleW = dt > 0 ? (b.joules - a.joules) / dt : 0;
   }
 
-  // Timing: one sample per call, synchronised, until the mean is known to noiseTarget or maxTimeS passes.
-  const int64_t timing0 = nowNs();
-  while (!cancel.load()) {
-    const int64_t c0 = nowNs();
-    kernel->run();
-    kernel->synchronize();
-    result.samplesS.push_back(static_cast<double>(nowNs() - c0) * 1e-9);
-    const double elapsed = secondsSince(timing0);
-    report("timing", elapsed / plan.maxTimeS);
-    if (elapsed >= plan.maxTimeS) break;
-    if (elapsed >= plan.minTimeS && result.samplesS.size() >= 10 && relativeHalfWidth(result.samplesS) < plan.noiseTarget)
-      break;
-  }
-  if (cancel.load()) {
-    result.cancelled = true;
-    return result;
+  CacheFlusher flusher;
+  for (size_t i = 0; i < subjects.size() && !cancel.load(); i++) {
+    if (!subjects[i].kernel) continue;
+    timeCalls(subjects[i], flusher, cancel, [&](double f) { report("timing", 0.05 + 0.35 * (static_cast<double>(i) + std::min(1.0, f)) / n); });
   }
 
-  // Energy windows: back-to-back calls spanning many meter updates; trials until the J/call interval is tight.
-  std::vector<double> sorted = result.samplesS;
-  std::sort(sorted.begin(), sorted.end());
-  const double medianS = sorted[sorted.size() / 2];
-  result.windowTargetS = std::max(plan.minWindowS, plan.minWindowUpdates * result.meter.updatePeriodMs * 1e-3);
-  const int64_t callsPerWindow = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(result.windowTargetS / medianS)));
-  std::mt19937_64 rng(plan.seed ^ 0x9e3779b97f4a7c15ull);
-  std::uniform_real_distribution<double> phase(0.0, std::max(1.0, result.meter.updatePeriodMs));
-  std::vector<double> joulesPerCall;
+  // Energy: windows of back-to-back calls spanning ≥ minWindowUpdates meter updates and ≥ minWindowS.
+  const double windowS = std::max(lead.minWindowS, lead.minWindowUpdates * description.updatePeriodMs * 1e-3);
+  for (auto& s : subjects) {
+    s.result.windowTargetS = windowS;
+    if (!s.kernel || cancel.load()) continue;
+    // Calibrate calls per window on back-to-back calls (synchronised samples include per-call overhead that
+    // back-to-back calls do not pay), then pad 10% so windows do not fall short of the target.
+    const double m = median(s.result.samplesS);
+    int64_t probe = m > 0 ? std::max<int64_t>(1, static_cast<int64_t>(windowS / 4 / m)) : 1;
+    const int64_t p0 = nowNs();
+    for (int64_t c = 0; c < probe && !cancel.load(); c++) s.kernel->run();
+    s.kernel->synchronize();
+    const double perCall = secondsSince(p0) / static_cast<double>(probe);
+    s.callsPerWindow = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(1.1 * windowS / std::max(perCall, 1e-9))));
+  }
+  std::mt19937_64 rng(lead.seed ^ 0x9e3779b97f4a7c15ull);
+  std::uniform_real_distribution<double> phase(0.0, std::max(1.0, description.updatePeriodMs));
+  const double budgetS = lead.energyBudgetS * n;
   const int64_t energy0 = nowNs();
+  std::vector<size_t> order(subjects.size());
+  std::iota(order.begin(), order.end(), 0);
   while (!cancel.load()) {
-    // Phase-shift each trial's start against the meter's update clock so periodic sampling cannot alias.
-    std::this_thread::sleep_for(std::chrono::microseconds(static_cast<int64_t>(phase(rng) * 1000)));
-    meter->setBusy(true);
-    const auto e0 = meter->read();
-    int64_t calls = 0;
-    for (; calls < callsPerWindow && !cancel.load(); calls++) kernel->run();
-    kernel->synchronize();
-    const auto e1 = meter->read();
-    meter->setBusy(false);
-    if (calls == 0) break;
-    result.windows.push_back({e0.tNs, e1.tNs, e1.joules - e0.joules, calls});
-    joulesPerCall.push_back((e1.joules - e0.joules) / static_cast<double>(calls));
+    std::shuffle(order.begin(), order.end(), rng);
+    bool any = false;
+    for (size_t idx : order) {
+      Subject& s = subjects[idx];
+      if (s.energyDone || !s.kernel || cancel.load()) continue;
+      any = true;
+      // Shift each window's start against the meter's update clock so periodic sampling cannot alias.
+      std::this_thread::sleep_for(std::chrono::microseconds(static_cast<int64_t>(phase(rng) * 1000)));
+      meter->setBusy(true);
+      const auto e0 = meter->read();
+      int64_t calls = 0;
+      for (; calls < s.callsPerWindow && !cancel.load(); calls++) s.kernel->run();
+      s.kernel->synchronize();
+      const auto e1 = meter->read();
+      meter->setBusy(false);
+      if (calls == 0) break;
+      s.result.windows.push_back({e0.tNs, e1.tNs, e1.joules - e0.joules, calls});
+      s.joulesPerCall.push_back((e1.joules - e0.joules) / static_cast<double>(calls));
+      const int trials = static_cast<int>(s.result.windows.size());
+      if (trials >= lead.minTrials && relativeHalfWidth(s.joulesPerCall) <= lead.energyCiTarget) {
+        s.result.stopReason = "ci-target";
+        s.energyDone = true;
+      } else if (trials >= lead.maxTrials) {
+        s.result.stopReason = "max-trials";
+        s.energyDone = true;
+      }
+    }
     const double elapsed = secondsSince(energy0);
-    const int trials = static_cast<int>(result.windows.size());
-    report("energy", std::max(elapsed / plan.energyBudgetS, static_cast<double>(trials) / plan.maxTrials));
-    if (trials >= plan.minTrials && relativeHalfWidth(joulesPerCall) <= plan.energyCiTarget) {
-      result.stopReason = "ci-target";
-      break;
-    }
-    if (trials >= plan.maxTrials) {
-      result.stopReason = "max-trials";
-      break;
-    }
-    if (elapsed >= plan.energyBudgetS && trials >= 2) {
-      result.stopReason = "time-budget";
+    double doneShare = 0;
+    for (const auto& s : subjects)
+      doneShare += s.energyDone ? 1.0 : std::min(1.0, static_cast<double>(s.result.windows.size()) / lead.maxTrials);
+    report("energy", 0.4 + 0.6 * std::max(doneShare / n, elapsed / budgetS));
+    if (!any) break;
+    bool everyoneHasTwo = true;
+    for (const auto& s : subjects) everyoneHasTwo = everyoneHasTwo && (s.energyDone || s.result.windows.size() >= 2);
+    if (elapsed >= budgetS && everyoneHasTwo) {
+      for (auto& s : subjects)
+        if (!s.energyDone) s.result.stopReason = "time-budget";
       break;
     }
   }
-  if (cancel.load()) {
-    result.cancelled = true;
-    result.stopReason = "cancelled";
+
+  std::vector<MeasureResult> results;
+  for (auto& s : subjects) {
+    s.result.idleW = idleW;
+    s.result.meter.idleW = idleW;
+    if (cancel.load()) {
+      s.result.cancelled = true;
+      if (s.result.stopReason.empty()) s.result.stopReason = "cancelled";
+    }
+    results.push_back(std::move(s.result));
   }
-  return result;
+  return results;
+}
+
+MeasureResult measure(const MeasurePlan& plan, const ProgressFn& progress, const std::atomic<bool>& cancel) {
+  return measureGroup({plan}, progress, cancel).front();
 }
 
 }  // namespace etok::harness

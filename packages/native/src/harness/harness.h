@@ -36,6 +36,7 @@ struct MeasurePlan {
   int minTrials = 5, maxTrials = 40;
   double energyCiTarget = 0.03, energyBudgetS = 8.0;
   double idleS = 0.5;  // idle baseline before measuring (0 skips it)
+  int coldSamples = 10;  // calls timed after flushing caches (0 skips them)
 };
 
 struct Window {
@@ -52,12 +53,14 @@ struct ProgressEvent {
 struct MeasureResult {
   meters::MeterDescription meter;
   double idleW = 0;
-  std::vector<double> samplesS;     // seconds per call, one per timed call
+  std::vector<double> samplesS;     // seconds per call, one per timed (hot, synchronised) call
+  std::vector<double> coldSamplesS; // seconds per call right after a cache flush
   std::vector<Window> windows;
   double relErrorVsDense = -1;      // < 0: not computed
   double relErrorVsExact = -1;
   std::string qualityNote;
-  std::string stopReason;           // why the energy trials stopped
+  std::string timingStopReason;     // why timing stopped: noise-target | plateau | time-limit
+  std::string stopReason;           // why the energy trials stopped: ci-target | max-trials | time-budget
   double windowTargetS = 0;
   bool cancelled = false;
 };
@@ -67,5 +70,11 @@ using ProgressFn = std::function<void(const ProgressEvent&)>;
 /** Runs one plan. Throws kernels::BadShape, meters::MeterError or std::runtime_error; honours `cancel` between
     calls, returning what was measured with cancelled = true. */
 MeasureResult measure(const MeasurePlan& plan, const ProgressFn& progress, const std::atomic<bool>& cancel);
+
+/** Runs plans that are to be compared (same device and meter) together: one idle baseline, then energy trials
+    interleaved in a fresh random order every round (ABAB…), so thermal drift cannot favour one of them. The
+    harness settings of the first plan apply to all; the energy budget is per plan. */
+std::vector<MeasureResult> measureGroup(const std::vector<MeasurePlan>& plans, const ProgressFn& progress,
+                                        const std::atomic<bool>& cancel);
 
 }  // namespace etok::harness

@@ -1,7 +1,13 @@
 // Energy meters (SPEC §4). A meter reports cumulative joules at CLOCK_MONOTONIC instants; the harness takes
 // differences over windows. Each meter says whether it measures or models, how, and what it covers.
+//
+// Counters move in steps: an NVML energy counter only changes every ~20-100 ms on H100-class boards, so a reading
+// at an arbitrary instant lags the truth by up to one update. readAtUpdate() returns a reading taken right after
+// an update edge, whose value is the energy *at* its timestamp; windows between two such readings span whole
+// update intervals and carry no lag error. Meters without steps (power sampling, the model) read exactly anyway.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -16,14 +22,37 @@ struct MeterDescription {
   bool measured = false; // false only for the model meter
   std::string method;    // "energy-counter" | "power-sampling" | "model"
   std::string boundary;  // "board", "package", or the model's stated scope
-  double updatePeriodMs = 0;
-  double idleW = 0;      // filled by the harness's idle baseline
-  std::string note;      // how the number is obtained, in words
+  double updatePeriodMs = 0;    // measured at open (counter edges), or the sampling period
+  double idleW = 0;             // filled by the harness's idle baseline
+  std::string note;             // how the number is obtained, in words
+  std::string source;           // the exact call or file read, e.g. "nvmlDeviceGetTotalEnergyConsumption"
+  double averagingWindowMs = 0; // > 0 when the source is a trailing average (nvmlDeviceGetPowerUsage on Ampere+):
+                                // energy windows should then be many times longer than this
 };
 
 struct EnergyReading {
   int64_t tNs = 0;    // steady_clock nanoseconds
   double joules = 0;  // cumulative since the meter was opened
+};
+
+struct PowerReading {
+  int64_t tNs = 0;
+  double watts = 0;
+};
+
+/** What the board or package says about itself and its state now; NaN / empty where the source cannot tell. */
+struct DeviceStatus {
+  std::string name, uuid, driverVersion, architecture;
+  double powerLimitW = NAN;   // enforced power limit
+  double powerW = NAN;        // current power from the meter's instant source
+  double smClockMHz = NAN, memClockMHz = NAN;
+  double temperatureC = NAN;
+  bool clockEventsKnown = false;
+  uint64_t clockEventReasons = 0;        // raw NVML clock-event (throttle) reason bits
+  std::vector<std::string> clockEvents;  // names of the active reasons, e.g. "sw-power-cap"
+  bool throttled = false;                // a power, thermal or hardware slowdown reason is active
+  std::vector<std::string> domains;      // RAPL: the zones summed, e.g. "package-0 (intel-rapl:0)"
+  std::vector<std::string> unavailable;  // "temperature: nvmlDeviceGetTemperature returned NVML_NOT_SUPPORTED"
 };
 
 /** A meter failure with a stable code (e.g. NVML_GPU_LOST, RAPL_PERMISSION) that reaches JS as `error.code`. */
@@ -36,11 +65,28 @@ class MeterError : public std::runtime_error {
   std::string code_;
 };
 
+/** All methods may be called from any thread; implementations serialise their own state. */
 class Meter {
  public:
   virtual ~Meter() = default;
   virtual MeterDescription describe() const = 0;
+  /** The cumulative energy now. For a stepped counter the value may lag tNs by up to one update period. */
   virtual EnergyReading read() = 0;
+  /** Waits for the next update edge of the meter's counter and returns the reading right after it: its joules are
+      the energy at its tNs (to within the polling interval). Throws METER_STALLED when no edge comes within
+      max(1 s, 10 updates). Meters without steps return read(). */
+  virtual EnergyReading readAtUpdate() { return read(); }
+  /** Non-blocking: reads once and returns true (with `out`) when the counter changed since this meter's previous
+      read or poll; out.tNs is then the midpoint between that previous read and this one, so poll often (between
+      kernel calls) to end a window on an edge. Meters without steps always return true. */
+  virtual bool pollUpdate(EnergyReading& out) {
+    out = read();
+    return true;
+  }
+  /** Instantaneous power, when the meter has a source for it (NVML instant power field or power usage). */
+  virtual bool readPower(PowerReading& /*out*/) { return false; }
+  /** Metadata and state of the measured device (name, UUID, driver, limits, clocks, temperature, throttling). */
+  virtual DeviceStatus status() { return {}; }
   /** The harness marks when the device is busy; only the model meter uses it. */
   virtual void setBusy(bool /*busy*/) {}
 };
@@ -69,6 +115,8 @@ std::unique_ptr<Meter> openMeter(const std::string& id, const std::string& devic
 PowerModel defaultPowerModel(const std::string& deviceId, const std::string& deviceName);
 
 std::unique_ptr<Meter> openModelMeter(const PowerModel& model);
+/** NVML board `index`. Method: the energy counter when supported, else instant-power sampling on a background
+    thread (ETOK_NVML_METHOD=sampling forces sampling; ETOK_NVML_SAMPLE_MS sets its period, default 10). */
 std::unique_ptr<Meter> openNvmlMeter(unsigned index);
 std::unique_ptr<Meter> openRaplMeter();
 MeterAvailability nvmlAvailability();

@@ -1,11 +1,14 @@
 // The `model` meter: energy = idle W × elapsed + busy W × utilization × elapsed. Nothing is measured, so
-// everything downstream labels it *modeled*. Utilization is the CPU's busy time from /proc/stat (all cores),
-// or, for accelerators, the share of time the harness marked the kernel as running.
+// everything downstream labels it *modeled*. On the CPU, utilization is this process's own CPU time (all its
+// threads) over cores × elapsed, so other programs on the machine neither add to nor disturb the figure (an
+// attribution choice, stated in the meter's note); for accelerators it is the share of time the harness marked
+// the kernel as running.
 #include <algorithm>
 #include <fstream>
 #include <mutex>
 #include <sstream>
 #include <thread>
+#include <time.h>
 #include <unistd.h>
 
 #include "meters/meter.h"
@@ -30,14 +33,10 @@ constexpr PowerEntry kTable[] = {
     {"Xeon", 50.0, 150.0},
 };
 
-double procStatBusySeconds() {
-  std::ifstream in("/proc/stat");
-  std::string cpu;
-  long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
-  in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
-  if (!in || cpu != "cpu") return 0;
-  static const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
-  return static_cast<double>(user + nice + system + irq + softirq + steal) / hz;
+double processCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 class ModelMeter final : public Meter {
@@ -45,7 +44,7 @@ class ModelMeter final : public Meter {
   explicit ModelMeter(PowerModel model) : model_(std::move(model)) {
     cores_ = std::max(1u, std::thread::hardware_concurrency());
     t0_ = nowNs();
-    busy0S_ = procStatBusySeconds();
+    busy0S_ = processCpuSeconds();
   }
 
   MeterDescription describe() const override {
@@ -55,11 +54,11 @@ class ModelMeter final : public Meter {
     d.measured = false;
     d.method = "model";
     d.boundary = "modeled device power (" + model_.source + ")";
-    // /proc/stat advances in clock ticks; the harness's own marks are exact.
-    d.updatePeriodMs = model_.utilization == "proc-stat" ? 1000.0 / static_cast<double>(sysconf(_SC_CLK_TCK)) : 0.0;
+    // Process CPU time and the harness's marks are read on demand: there is no update period to wait for.
+    d.updatePeriodMs = 0.0;
     std::ostringstream note;
     note << "modeled: " << model_.idleW << " W idle + " << model_.busyW << " W × utilization ("
-         << (model_.utilization == "proc-stat" ? "CPU busy time from /proc/stat" : "share of time the kernel ran")
+         << (model_.utilization == "process-cpu" ? "this process's CPU time over cores × elapsed" : "share of time the kernel ran")
          << "), coefficients from " << model_.source;
     d.note = note.str();
     return d;
@@ -70,8 +69,8 @@ class ModelMeter final : public Meter {
     const int64_t t = nowNs();
     const double elapsedS = static_cast<double>(t - t0_) * 1e-9;
     double busyShareS;  // seconds of full-device utilization since open
-    if (model_.utilization == "proc-stat") {
-      busyShareS = (procStatBusySeconds() - busy0S_) / cores_;
+    if (model_.utilization == "process-cpu") {
+      busyShareS = (processCpuSeconds() - busy0S_) / cores_;
     } else {
       busyShareS = busyS_ + (busy_ ? static_cast<double>(t - busySinceNs_) * 1e-9 : 0.0);
     }
@@ -101,11 +100,11 @@ PowerModel defaultPowerModel(const std::string& deviceId, const std::string& dev
   const bool cpu = deviceId == "cpu";
   for (const auto& e : kTable) {
     if (deviceName.find(e.nameContains) != std::string::npos)
-      return {std::string("table:") + e.nameContains, e.idleW, e.busyW, cpu ? "proc-stat" : "harness"};
+      return {std::string("table:") + e.nameContains, e.idleW, e.busyW, cpu ? "process-cpu" : "harness"};
   }
   if (cpu) {
     const double cores = std::max(1u, std::thread::hardware_concurrency());
-    return {"generic CPU: 10 W + 4 W a core", 10.0, 4.0 * cores, "proc-stat"};
+    return {"generic CPU: 10 W + 4 W a core", 10.0, 4.0 * cores, "process-cpu"};
   }
   return {"generic GPU: 50 W idle, 300 W busy", 50.0, 250.0, "harness"};
 }

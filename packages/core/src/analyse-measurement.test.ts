@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { analyseMeasurement, detectDrift, type RawMeasurement } from './analyse-measurement.js';
+import { DEFAULT_PARAMS, DEFAULT_TIMING, planBench } from './bench-plan.js';
+
+const config = planBench(
+  {
+    device: 'cpu',
+    meter: 'model',
+    rank: 512,
+    ropeDim: 64,
+    params: DEFAULT_PARAMS,
+    profile: 'uniform',
+    seed: 1,
+    quality: true,
+    batch: [4],
+  },
+  2 ** 34,
+).configs[0]!;
+
+function raw(windows: { joules: number; calls: number; seconds: number }[], idleW = 10): RawMeasurement {
+  let t = 1e9;
+  return {
+    meter: { id: 'model', kind: 'model', measured: false, method: 'model', boundary: 'x', updatePeriodMs: 0 },
+    idleW,
+    samplesS: [0.01, 0.011, 0.0105, 0.0102, 0.0099],
+    windows: windows.map((w) => {
+      const t0 = t;
+      t += w.seconds * 1e9;
+      return { t0Ns: t0, t1Ns: t, joules: w.joules, calls: w.calls };
+    }),
+    relErrorVsDense: 1e-6,
+    relErrorVsExact: 1e-6,
+    stopReason: 'ci-target',
+    windowTargetS: 0.2,
+    cancelled: false,
+  };
+}
+
+describe('analyseMeasurement', () => {
+  it('J/call is Σ joules / Σ calls, J/token divides by tokens per call, idle and dynamic add up', () => {
+    const m = analyseMeasurement(
+      config,
+      raw([
+        { joules: 30, calls: 10, seconds: 0.25 },
+        { joules: 66, calls: 20, seconds: 0.5 },
+        { joules: 30, calls: 10, seconds: 0.25 },
+      ]),
+      { timing: DEFAULT_TIMING },
+    );
+    expect(m.energy.joulesPerCall).toBeCloseTo(126 / 40, 12);
+    expect(m.tokens).toBe(4);
+    expect(m.energy.joulesPerToken).toBeCloseTo(126 / 40 / 4, 12);
+    expect(m.energy.avgPowerW).toBeCloseTo(126, 12);
+    // idle 10 W over 1 s of windows spread over 40 calls
+    expect(m.energy.idleJoulesPerCall).toBeCloseTo(0.25, 12);
+    expect(m.energy.dynamicJoulesPerCall).toBeCloseTo(126 / 40 - 0.25, 12);
+    expect(m.energy.ciLowJoulesPerCall!).toBeLessThanOrEqual(m.energy.joulesPerCall);
+    expect(m.energy.ciHighJoulesPerCall!).toBeGreaterThanOrEqual(m.energy.joulesPerCall);
+  });
+
+  it('marks a measurement whose interval is wider than the target as invalid, with the reason', () => {
+    const m = analyseMeasurement(
+      config,
+      raw([
+        { joules: 10, calls: 10, seconds: 0.25 },
+        { joules: 40, calls: 10, seconds: 0.25 },
+      ]),
+      { timing: DEFAULT_TIMING },
+    );
+    expect(m.valid).toBe(false);
+    expect(m.validity).toContain('ci-not-reached');
+  });
+
+  it('flags windows shorter than the meter needs', () => {
+    const m = analyseMeasurement(config, raw([{ joules: 1, calls: 1, seconds: 0.01 }]), { timing: DEFAULT_TIMING });
+    expect(m.validity).toContain('window-too-short');
+  });
+});
+
+describe('detectDrift', () => {
+  it('sees a steady rise and ignores noise around a constant', () => {
+    expect(detectDrift([1, 1.01, 1.02, 1.1, 1.12, 1.2, 1.22, 1.3, 1.31])).toBe(true);
+    expect(detectDrift([1, 1.01, 0.99, 1.0, 1.01, 0.99, 1.0, 1.01, 0.99])).toBe(false);
+  });
+});
