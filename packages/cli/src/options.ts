@@ -44,6 +44,10 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[]): ParsedArgs 
   // `--batch -3` would read as two flags; bind a negative-number value to its option so the value check names it.
   const bound: string[] = [];
   for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--') {
+      bound.push(...argv.slice(i)); // everything after -- belongs to the wrapped command, untouched
+      break;
+    }
     const name = argv[i]!.startsWith('--') ? argv[i]!.slice(2) : undefined;
     const next = argv[i + 1];
     if (name && options[name]?.type === 'string' && next !== undefined && /^-\d/.test(next)) {

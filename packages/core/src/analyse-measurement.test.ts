@@ -72,7 +72,9 @@ describe('analyseMeasurement', () => {
   });
 
   it('flags windows shorter than the meter needs', () => {
-    const m = analyseMeasurement(config, raw([{ joules: 1, calls: 1, seconds: 0.01 }]), { timing: DEFAULT_TIMING });
+    const m = analyseMeasurement(config, raw([{ joules: 1, calls: 1, seconds: 0.01 }]), {
+      timing: DEFAULT_TIMING,
+    });
     expect(m.validity).toContain('window-too-short');
   });
 });

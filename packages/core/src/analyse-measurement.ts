@@ -20,7 +20,18 @@ export interface RawMeasurement {
   };
   idleW: number;
   samplesS: ArrayLike<number>;
-  windows: { t0Ns: number; t1Ns: number; joules: number; calls: number }[];
+  windows: {
+    t0Ns: number;
+    t1Ns: number;
+    joules: number;
+    calls: number;
+    sampledJoules?: number;
+    throttled?: boolean;
+    temperatureC?: number;
+    smClockMHz?: [number, number];
+    clockEvents?: string[];
+  }[];
+  crossCheckSource?: string;
   relErrorVsDense: number | null;
   relErrorVsExact: number | null;
   qualityNote?: string;
@@ -56,6 +67,26 @@ export function detectDrift(joulesPerCall: readonly number[]): boolean {
   return gap > 1.96 * Math.hypot(se(first), se(last)) && gap > 0.02 * Math.abs(mean(first));
 }
 
+/**
+ * Counter vs integrated instant power over the same windows (meters issue): which number is right, with data.
+ * The gap is (counter − sampled) / sampled over all windows together.
+ */
+function crossCheckSummary(windows: RawMeasurement['windows'], source: string | undefined) {
+  const checked = windows.filter((w) => w.sampledJoules !== undefined && Number.isFinite(w.sampledJoules));
+  if (!source || checked.length === 0) return {};
+  const counterJ = checked.reduce((s, w) => s + w.joules, 0);
+  const sampledJ = checked.reduce((s, w) => s + w.sampledJoules!, 0);
+  return {
+    crossCheck: {
+      source,
+      windows: checked.length,
+      counterJoules: counterJ,
+      sampledJoules: sampledJ,
+      relativeGap: (counterJ - sampledJ) / sampledJ,
+    },
+  };
+}
+
 export interface AnalysisContext {
   timing: TimingSettings;
   /** True when the windows were interleaved with other lever sets of the same shape. */
@@ -70,7 +101,11 @@ function thin(xs: number[], max: number): number[] {
   return Array.from({ length: max }, (_, i) => xs[Math.floor(i * step)]!);
 }
 
-export function analyseMeasurement(config: BenchConfig, raw: RawMeasurement, context: AnalysisContext): Measurement {
+export function analyseMeasurement(
+  config: BenchConfig,
+  raw: RawMeasurement,
+  context: AnalysisContext,
+): Measurement {
   const { timing } = context;
   const samples = Array.from(raw.samplesS);
   const sorted = [...samples].sort((a, b) => a - b);
@@ -107,10 +142,12 @@ export function analyseMeasurement(config: BenchConfig, raw: RawMeasurement, con
     if (windows.length < Math.min(timing.minTrials, 2)) validity.push('too-few-windows');
     const halfWidth = (energyCi.high - energyCi.low) / 2 / Math.abs(joulesPerCall);
     if (!(halfWidth <= timing.energyCiTarget)) validity.push('ci-not-reached');
-    const shortest = Math.min(...windows.map((w) => (w.t1Ns - w.t0Ns) * 1e-9));
+    // The typical window must span the meter's updates; one short window among many is not disqualifying.
+    const typical = median(windows.map((w) => (w.t1Ns - w.t0Ns) * 1e-9));
     const neededS = Math.max(timing.minWindowS, (timing.minWindowUpdates * raw.meter.updatePeriodMs) / 1000);
-    if (shortest < 0.9 * neededS) validity.push('window-too-short');
+    if (typical < 0.9 * neededS) validity.push('window-too-short');
     if (detectDrift(windows.map((w) => w.joules / w.calls))) validity.push('drift');
+    if (windows.some((w) => w.throttled)) validity.push('throttled');
   }
   const cold = Array.from(raw.coldSamplesS ?? []);
 
@@ -145,14 +182,24 @@ export function analyseMeasurement(config: BenchConfig, raw: RawMeasurement, con
       ciHighJoulesPerCall: energyCi.high,
       ciLowJoulesPerToken: energyCi.low / tokensPerCall,
       ciHighJoulesPerToken: energyCi.high / tokensPerCall,
-      windows: windows.map((w) => ({ t0Ns: w.t0Ns, t1Ns: w.t1Ns, joules: w.joules, calls: w.calls })),
+      windows: windows.map((w) => ({
+        t0Ns: w.t0Ns,
+        t1Ns: w.t1Ns,
+        joules: w.joules,
+        calls: w.calls,
+        ...(w.sampledJoules !== undefined ? { sampledJoules: w.sampledJoules } : {}),
+        ...(w.throttled ? { throttled: true, clockEvents: w.clockEvents ?? [] } : {}),
+        ...(w.temperatureC !== undefined ? { temperatureC: w.temperatureC } : {}),
+        ...(w.smClockMHz ? { smClockMHz: w.smClockMHz } : {}),
+      })),
+      ...crossCheckSummary(windows, raw.crossCheckSource),
     },
     quality: {
       relErrorVsDense: raw.relErrorVsDense,
       relErrorVsExact: raw.relErrorVsExact,
       ...(raw.qualityNote ? { note: raw.qualityNote } : {}),
     },
-    throttled: false,
+    throttled: windows.some((w) => w.throttled === true),
     valid: validity.length === 0,
     validity,
     interleaved: context.interleaved ?? false,

@@ -1,6 +1,12 @@
 import { allVariants } from '@etok/kernels';
 import { describe, expect, it } from 'vitest';
-import { type BenchRequest, comparisonGroups, DEFAULT_PARAMS, planBench, SUITE_DEFINITIONS } from './bench-plan.js';
+import {
+  type BenchRequest,
+  comparisonGroups,
+  DEFAULT_PARAMS,
+  planBench,
+  SUITE_DEFINITIONS,
+} from './bench-plan.js';
 
 const GiB = 2 ** 30;
 const base: BenchRequest = {
@@ -16,7 +22,10 @@ const base: BenchRequest = {
 
 describe('planBench', () => {
   it('sweeps lists as axes', () => {
-    const plan = planBench({ ...base, variants: ['dense', 'kv-int8'], batch: [1, 8], ctx: [1024, 4096] }, 16 * GiB);
+    const plan = planBench(
+      { ...base, variants: ['dense', 'kv-int8'], batch: [1, 8], ctx: [1024, 4096] },
+      16 * GiB,
+    );
     expect(plan.configs).toHaveLength(8);
     expect(new Set(plan.configs.map((c) => c.id)).size).toBe(8);
   });

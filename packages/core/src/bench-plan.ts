@@ -140,13 +140,32 @@ export interface BenchRequest {
   seed: number;
   quality: boolean;
   timing?: Partial<TimingSettings>;
+  /** Users' kernels loaded with --plugin; their names may appear in `variants`. */
+  plugins?: PluginVariant[];
   /** Coefficients for the model meter given as flags (otherwise the device table's). */
   powerModel?: { source: string; idleW: number; busyW: number };
 }
 
+/** A user's kernel (a plugin) measured as one more lever set. */
+export interface PluginVariant {
+  name: string;
+  path: string;
+  description: string;
+  /** Built-in variant whose inputs it takes and whose fp64 reference judges it; null: its own inputs. */
+  referenceVariant: string | null;
+}
+
+/** Analytic cost of a plugin configuration; the caller asks the plugin itself (core never loads one). */
+export type PluginCostFn = (
+  plugin: PluginVariant,
+  config: Omit<BenchConfig, 'id' | 'cost' | 'hostBytes'>,
+) => CallCost;
+
 export interface BenchConfig {
   id: string;
   variant: string;
+  /** Set when the variant is a user's plugin; `layoutVariant` is the built-in layout its inputs follow. */
+  plugin?: PluginVariant;
   phase: Phase;
   dtype: Dtype;
   shape: AttentionShape;
@@ -191,12 +210,26 @@ function check(condition: boolean, message: string): void {
   if (!condition) throw new EtokError('BAD_USAGE', message);
 }
 
-export function planBench(request: BenchRequest, hostMemoryBytes: number): BenchPlan {
+/** The built-in lever set whose layout a variant's inputs follow (a plugin's reference, or dense). */
+export function layoutVariant(variant: string, plugins: readonly PluginVariant[] = []): string {
+  const plugin = plugins.find((p) => p.name === variant);
+  return plugin ? (plugin.referenceVariant ?? 'dense') : variant;
+}
+
+export function planBench(
+  request: BenchRequest,
+  hostMemoryBytes: number,
+  pluginCost?: PluginCostFn,
+): BenchPlan {
+  const plugins = request.plugins ?? [];
+  const canonical = (v: string) => (plugins.some((p) => p.name === v) ? v : canonicalVariant(v));
   const suite = request.suite ? SUITE_DEFINITIONS[request.suite] : undefined;
   const blocks = suite ? suite.blocks : [BASE];
   const variantsFromFlags = request.levers
     ? leverPowerSet(request.levers)
-    : request.variants?.map((v) => canonicalVariant(v));
+    : (request.variants ?? (plugins.length > 0 ? [...plugins.map((p) => p.name), 'dense'] : undefined))?.map(
+        canonical,
+      );
   const configs: BenchConfig[] = [];
   const seen = new Set<string>();
   for (const block of blocks) {
@@ -220,7 +253,9 @@ export function planBench(request: BenchRequest, hostMemoryBytes: number): Bench
                 for (const heads of b.heads)
                   for (const kvHeads of b.kvHeads)
                     for (const headDim of b.headDim) {
-                      const mla = parseVariant(variant).mla;
+                      const plugin = plugins.find((p) => p.name === variant);
+                      const layout = layoutVariant(variant, plugins);
+                      const mla = parseVariant(layout).mla;
                       const qLen = phase === 'decode' ? 1 : (qLenAxis ?? ctx);
                       check(
                         qLen <= ctx,
@@ -241,16 +276,29 @@ export function planBench(request: BenchRequest, hostMemoryBytes: number): Bench
                         rank: request.rank,
                         ropeDim: request.ropeDim,
                       };
-                      const base = { variant, phase, dtype, shape, params: request.params };
-                      const id = configId(base);
+                      const base = {
+                        variant,
+                        phase,
+                        dtype,
+                        shape,
+                        params: request.params,
+                        ...(plugin ? { plugin } : {}),
+                      };
+                      const id = configId({ ...base, variant: layout }).replace(layout, variant);
                       if (seen.has(id)) continue;
                       seen.add(id);
-                      const hostBytes = estimateHostBytes(shape, phase, variant);
+                      const hostBytes = estimateHostBytes(shape, phase, layout);
                       check(
                         Number.isSafeInteger(hostBytes) && hostBytes <= 0.8 * hostMemoryBytes,
                         `configuration ${id} needs about ${(hostBytes / 2 ** 30).toFixed(1)} GiB of host memory; this machine has ${(hostMemoryBytes / 2 ** 30).toFixed(1)} GiB free. Lower --batch or --ctx`,
                       );
-                      configs.push({ ...base, id, cost: callCost(base), hostBytes });
+                      let cost: CallCost;
+                      if (plugin) {
+                        if (!pluginCost)
+                          throw new EtokError('BAD_USAGE', `no cost function for plugin ${plugin.name}`);
+                        cost = pluginCost(plugin, base);
+                      } else cost = callCost(base);
+                      configs.push({ ...base, id, cost, hostBytes });
                     }
   }
   check(configs.length > 0, 'the sweep is empty; give at least one value for each axis');
@@ -271,11 +319,17 @@ export { DEFAULT_PARAMS, DTYPES, PHASES };
  * Configurations that differ only in their lever set are measured as one group, their energy windows interleaved
  * (ABAB…) so drift cannot favour one. Order follows the plan; groups never exceed the memory the plan allowed.
  */
-export function comparisonGroups(configs: readonly BenchConfig[], hostMemoryBytes: number, interleave: boolean): BenchConfig[][] {
+export function comparisonGroups(
+  configs: readonly BenchConfig[],
+  hostMemoryBytes: number,
+  interleave: boolean,
+): BenchConfig[][] {
   if (!interleave) return configs.map((c) => [c]);
   const groups = new Map<string, BenchConfig[]>();
   for (const c of configs) {
-    const key = c.id.slice(c.variant.length + 1).replace(/\/h\d+r\d+p\d+$|\/h\d+kv\d+d\d+$/, `/h${c.shape.heads}`);
+    const key = c.id
+      .slice(c.variant.length + 1)
+      .replace(/\/h\d+r\d+p\d+$|\/h\d+kv\d+d\d+$/, `/h${c.shape.heads}`);
     const list = groups.get(key) ?? [];
     list.push(c);
     groups.set(key, list);

@@ -2,8 +2,8 @@
 // Formulas and the conventions behind them are written out in packages/kernels/README.md ("Cost model").
 // FLOPs count each multiply-add of the QK and PV products as 2; softmax is excluded (FlashInfer's convention).
 
-import type { AttentionProblem, AttentionShape, AttentionParams } from './shape.js';
-import { parseVariant, type Dtype, type KvLever } from './variants.js';
+import type { AttentionParams, AttentionProblem, AttentionShape } from './shape.js';
+import { type Dtype, type KvLever, parseVariant } from './variants.js';
 
 export interface CallCost {
   flops: number;
@@ -29,10 +29,19 @@ export function kvVectorBytes(dim: number, kv: KvLever | null, dtype: Dtype): nu
   }
 }
 
-/** Tokens that NSA-style selection attends to when `visible` tokens can be seen (SPEC §3, sparse). */
+/**
+ * Tokens that NSA-style selection attends to when `visible` tokens can be seen (SPEC §3, sparse): the sink block,
+ * the blocks holding the last `window` tokens, and topK other blocks. Every block but the last is full, and the
+ * last is in the window whenever window ≥ 1, so the count is exact then. With window 0 the last, partial block
+ * may be a top-k pick; the count assumes full blocks there (an upper bound by less than one block).
+ */
 export function selectedTokenCount(visible: number, params: AttentionParams): number {
   const bs = params.blockSize;
   const nBlocks = Math.ceil(visible / bs);
+  if (params.window <= 0) {
+    const others = Math.min(params.topK, nBlocks - 1);
+    return Math.min(visible, bs + others * bs);
+  }
   const windowStart = Math.max(0, visible - params.window);
   const firstWindowBlock = Math.floor(windowStart / bs);
   const windowBlocks = nBlocks - firstWindowBlock;
@@ -45,7 +54,12 @@ export function selectedTokenCount(visible: number, params: AttentionParams): nu
 }
 
 /** For each query row of one sequence, how many KV tokens it attends to. */
-function attendedPerQuery(shape: AttentionShape, phase: AttentionProblem['phase'], sparse: boolean, params: AttentionParams): number[] {
+function attendedPerQuery(
+  shape: AttentionShape,
+  phase: AttentionProblem['phase'],
+  sparse: boolean,
+  params: AttentionParams,
+): number[] {
   const qLen = phase === 'decode' ? 1 : shape.qLen;
   const counts: number[] = [];
   for (let i = 0; i < qLen; i++) {

@@ -1,3 +1,3 @@
-export * from './variants.js';
-export * from './shape.js';
 export * from './cost-model.js';
+export * from './shape.js';
+export * from './variants.js';

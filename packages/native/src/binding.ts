@@ -76,6 +76,8 @@ export interface NativeTiming {
 export interface NativeMeasurePlan extends NativeKernelRequest {
   device: string;
   meter: string;
+  /** Path of a user's kernel plugin (include/etok/plugin.h); `variant` is then its reference variant. */
+  plugin?: string;
   profile?: 'uniform' | 'peaked';
   seed?: number;
   quality?: boolean;
@@ -99,6 +101,12 @@ export interface NativeWindow {
   t1Ns: number;
   joules: number;
   calls: number;
+  /** Instant power integrated over the window beside an energy counter (the cross-check). */
+  sampledJoules?: number;
+  throttled: boolean;
+  temperatureC?: number;
+  smClockMHz?: [number, number];
+  clockEvents?: string[];
 }
 
 export interface NativeMeasureResult {
@@ -114,17 +122,140 @@ export interface NativeMeasureResult {
   stopReason: string;
   windowTargetS: number;
   cancelled: boolean;
+  crossCheckSource?: string;
+  crossCheckError?: string;
+  /** Power over the group's energy phase (first result of a group only). */
+  timeline?: { tNs: number; watts: number }[];
 }
 
 export type NativeInputs = Record<string, Float32Array>;
+
+export interface NativePluginInfo {
+  path: string;
+  name: string;
+  description: string;
+  referenceVariant: string | null;
+  abiVersion: number;
+  cpu: boolean;
+  cuda: boolean;
+}
+
+export interface NativeCallCost {
+  flops: number;
+  bytes: number;
+  tokens: number;
+}
+
+/** A reading of an open meter: cumulative joules since open at a CLOCK_MONOTONIC instant (ns, as a number). */
+export interface NativeEnergyReading {
+  tNs: number;
+  joules: number;
+}
+
+export interface NativePowerReading {
+  tNs: number;
+  watts: number;
+}
+
+/** What an open meter says about itself: the results file's `meter` plus the exact source. */
+export interface NativeOpenMeterDescription extends NativeMeterDescription {
+  /** The call or file read, e.g. "nvmlDeviceGetTotalEnergyConsumption". */
+  source: string;
+  /** > 0 when the source is a trailing average (nvmlDeviceGetPowerUsage on Ampere+): windows must be much longer. */
+  averagingWindowMs: number;
+}
+
+/** Metadata and state of the measured device; null / empty where the source cannot tell (see `unavailable`). */
+export interface NativeDeviceStatus {
+  name: string;
+  uuid: string;
+  driverVersion: string;
+  architecture: string;
+  powerLimitW: number | null;
+  powerW: number | null;
+  smClockMHz: number | null;
+  memClockMHz: number | null;
+  temperatureC: number | null;
+  /** Raw NVML clock-event (throttle) reason bits; null when unknown. */
+  clockEventReasons: number | null;
+  clockEvents: string[];
+  /** A power, thermal or hardware slowdown reason is active. */
+  throttled: boolean;
+  /** RAPL: the zones summed. */
+  domains: string[];
+  unavailable: string[];
+}
+
+/** Samples of a power timeline, same clock as the energy windows. */
+export interface NativeTimeline {
+  source: 'instant-power' | 'energy-difference';
+  periodMs: number;
+  /** "CODE: message" when sampling stopped on an error, else empty. */
+  error: string;
+  tNs: Float64Array;
+  watts: Float64Array;
+  joules: Float64Array;
+}
+
+export interface NativeCrossCheck {
+  t0Ns: number;
+  t1Ns: number;
+  counterJ: number;
+  sampledJ: number | null;
+  samples: number;
+  /** (counter − sampled) / sampled. */
+  relativeGap: number | null;
+}
+
+/** An open meter (`new binding.Meter(id, device)`). All calls are synchronous; errors carry `code`. */
+export interface NativeMeterHandle {
+  describe(): NativeOpenMeterDescription;
+  read(): NativeEnergyReading;
+  /** Waits (≤ about one update period) for the next counter step and returns the reading at it. */
+  readAtUpdate(): NativeEnergyReading;
+  /** One read; the reading at the step when the counter moved since the previous read (and that read was at most
+      maxGapMs ago; default max(1 ms, a tenth of the update period)), else null. */
+  pollUpdate(maxGapMs?: number): NativeEnergyReading | null;
+  readPower(): NativePowerReading | null;
+  status(): NativeDeviceStatus;
+  startTimeline(periodMs: number): void;
+  stopTimeline(): void;
+  timeline(): NativeTimeline;
+  crossCheck(t0Ns: number, t1Ns: number, counterJ: number): NativeCrossCheck;
+  close(): void;
+}
+
+/** timeKernel result: seconds of each timed run() after one warm-up call; isa is the CPU path (or cuda). */
+export interface NativeKernelTiming {
+  samplesS: Float64Array;
+  isa: string;
+}
+
+/** CPU roofline probes measured in this process: sustained multi-threaded read bandwidth and f32 FMA peak. */
+export interface NativeCpuRoofline {
+  readBytesPerS: number;
+  fmaFlopsPerS: number;
+  isa: string;
+}
 
 export interface NativeBinding {
   capabilities(): NativeCapabilities;
   listDevices(): NativeDevice[];
   listMeters(): NativeMeterAvailability[];
+  Meter: new (id: string, device?: string, modelUtilization?: string) => NativeMeterHandle;
   runKernel(request: NativeKernelRequest, inputs: NativeInputs): Float32Array;
   reference(request: NativeKernelRequest, inputs: NativeInputs, which: 'exact' | 'dense'): Float64Array;
   syntheticInputs(request: NativeKernelRequest, profile: 'uniform' | 'peaked', seed: number): NativeInputs;
+  /** The fp64 reference's NSA-style selection: per (batch, kv group, query row), block indices ascending. */
+  selectBlocks(request: NativeKernelRequest, inputs: NativeInputs): number[][];
+  timeKernel(
+    request: NativeKernelRequest,
+    inputs: NativeInputs,
+    options?: { iterations?: number; minTimeS?: number },
+  ): NativeKernelTiming;
+  cpuRoofline(options?: { threads?: number; seconds?: number; bufferBytes?: number }): NativeCpuRoofline;
+  inspectPlugin(path: string): NativePluginInfo;
+  pluginCost(path: string, request: NativeKernelRequest): NativeCallCost;
   measure(
     plan: NativeMeasurePlan,
     onProgress?: (stage: string, fraction: number) => void,

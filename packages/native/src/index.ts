@@ -1,6 +1,16 @@
 // @etok/native: what the rest of etok may use of the addon. The raw binding stays behind loadBinding().
 export type * from './binding.js';
 export { capabilities, listDevices, listMeters } from './discovery.js';
-export { referenceOutput, runKernel, syntheticInputs } from './kernels.js';
+export { IsolatedMeasureError, measureGroupIsolated } from './isolated.js';
+export {
+  cpuRoofline,
+  referenceOutput,
+  runKernel,
+  selectBlocks,
+  syntheticInputs,
+  timeKernel,
+} from './kernels.js';
 export { AddonLoadError, loadBinding } from './load.js';
 export { type MeasureHandle, measure, measureGroup } from './measure.js';
+export { openMeter } from './meters.js';
+export { inspectPlugin, pluginCost } from './plugins.js';

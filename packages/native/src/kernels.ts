@@ -1,5 +1,5 @@
 // runKernel (SPEC §3): synchronous, for validation and tests. Errors carry `code` (BAD_SHAPE, …) and `field`.
-import type { NativeInputs, NativeKernelRequest } from './binding.js';
+import type { NativeCpuRoofline, NativeInputs, NativeKernelRequest, NativeKernelTiming } from './binding.js';
 import { loadBinding } from './load.js';
 
 export function runKernel(request: NativeKernelRequest, inputs: NativeInputs): Float32Array {
@@ -22,4 +22,25 @@ export function syntheticInputs(
   seed: number,
 ): NativeInputs {
   return loadBinding().syntheticInputs(request, profile, seed);
+}
+
+/** The fp64 reference's NSA-style block selection per (batch, kv group, query row), ascending (sparse lever). */
+export function selectBlocks(request: NativeKernelRequest, inputs: NativeInputs): number[][] {
+  return loadBinding().selectBlocks(request, inputs);
+}
+
+/** Prepares once, warms up once, then times `iterations` run() calls (and at least minTimeS). For benchmarks. */
+export function timeKernel(
+  request: NativeKernelRequest,
+  inputs: NativeInputs,
+  options: { iterations?: number; minTimeS?: number } = {},
+): NativeKernelTiming {
+  return loadBinding().timeKernel(request, inputs, options);
+}
+
+/** Sustained read bandwidth and FMA peak of this CPU, measured now (roofline of the CPU benchmark). */
+export function cpuRoofline(
+  options: { threads?: number; seconds?: number; bufferBytes?: number } = {},
+): NativeCpuRoofline {
+  return loadBinding().cpuRoofline(options);
 }

@@ -16,7 +16,9 @@ function enqueue<T>(device: string, start: (token: Int32Array) => Promise<T>): M
   const previous = deviceQueues.get(device) ?? Promise.resolve();
   const run = () =>
     Atomics.load(token, 0) !== 0
-      ? Promise.reject(Object.assign(new Error('measurement cancelled before it started'), { code: 'CANCELLED' }))
+      ? Promise.reject(
+          Object.assign(new Error('measurement cancelled before it started'), { code: 'CANCELLED' }),
+        )
       : start(token);
   const result = previous.then(run, run);
   deviceQueues.set(

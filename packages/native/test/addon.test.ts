@@ -1,6 +1,13 @@
 // The addon loads everywhere and says why CUDA is or is not usable; runKernel rejects bad input by field.
 import { describe, expect, it } from 'vitest';
-import { capabilities, listDevices, listMeters, referenceOutput, runKernel, syntheticInputs } from '../src/index.js';
+import {
+  capabilities,
+  listDevices,
+  listMeters,
+  referenceOutput,
+  runKernel,
+  syntheticInputs,
+} from '../src/index.js';
 
 describe('addon discovery', () => {
   it('reports the CPU with cores and SIMD level', () => {
@@ -29,7 +36,11 @@ describe('addon discovery', () => {
 });
 
 describe('runKernel', () => {
-  const request = { variant: 'dense', phase: 'decode' as const, shape: { batch: 2, heads: 4, kvHeads: 2, headDim: 16, kvLen: 77 } };
+  const request = {
+    variant: 'dense',
+    phase: 'decode' as const,
+    shape: { batch: 2, heads: 4, kvHeads: 2, headDim: 16, kvLen: 77 },
+  };
 
   it('matches the fp64 reference for dense GQA decode', () => {
     const inputs = syntheticInputs(request, 'uniform', 7);

@@ -13,16 +13,28 @@ import {
   DEFAULT_PARAMS,
   DTYPES,
   EtokError,
+  layoutVariant,
   type Measurement,
   PHASES,
+  type PluginVariant,
   PROFILES,
   planBench,
   type Results,
   SUITES,
 } from '@etok/core';
-import { capabilities, listDevices, listMeters, measureGroup, type NativeMeasureResult } from '@etok/native';
+import {
+  capabilities,
+  inspectPlugin,
+  listDevices,
+  listMeters,
+  measureGroup,
+  measureGroupIsolated,
+  type NativeMeasureResult,
+  pluginCost,
+} from '@etok/native';
 import { EXIT_INTERRUPTED, EXIT_MEASUREMENT_FAILED, EXIT_OK, exitCodeFor } from '../exit-codes.js';
 import type { CommandIo } from '../io.js';
+import { ONNX_BENCH_OPTIONS, requestedPeer } from '../onnx/options.js';
 import {
   type CommandSpec,
   choiceOption,
@@ -72,6 +84,14 @@ export const spec: CommandSpec = {
       type: 'string',
       value: 'LIST',
       description: 'measure all 2^n subsets of these levers (for attribution)',
+    },
+    {
+      name: 'plugin',
+      type: 'string',
+      value: 'FILE',
+      multiple: true,
+      description:
+        "a user's kernel (shared library, include/etok/plugin.h); its name becomes a variant (repeatable)",
     },
     { name: 'phase', type: 'string', value: 'LIST', default: 'decode', description: 'decode and/or prefill' },
     {
@@ -133,7 +153,19 @@ export const spec: CommandSpec = {
     {
       name: 'no-interleave',
       type: 'boolean',
-      description: 'measure each lever set alone instead of interleaving the energy windows of a shape (ABAB…)',
+      description:
+        'measure each lever set alone instead of interleaving the energy windows of a shape (ABAB…)',
+    },
+    {
+      name: 'stop-on-crash',
+      type: 'boolean',
+      description:
+        'stop the sweep when a kernel crashes its measurement process (default: record it and go on)',
+    },
+    {
+      name: 'in-process',
+      type: 'boolean',
+      description: 'measure inside the etok process (no crash isolation; for debugging)',
     },
     {
       name: 'quality',
@@ -192,6 +224,7 @@ export const spec: CommandSpec = {
       value: 'FILE',
       description: 'results file (default: etok-results-<time>.json)',
     },
+    ...ONNX_BENCH_OPTIONS,
   ],
   details: [
     'Lists are comma-separated and sweep as axes: --batch 1,8 --ctx 1k,8k measures four shapes.',
@@ -201,6 +234,17 @@ export const spec: CommandSpec = {
 };
 
 const BOUNDARIES = ['chip', 'server', 'rack', 'facility'] as const;
+
+/** Errors that fail one configuration (the rest of the sweep goes on); any other error ends the run. */
+const PER_CONFIG_FAILURES = new Set([
+  'KERNEL_CRASHED',
+  'BAD_SHAPE',
+  'CUDA_NOT_COMPILED',
+  'PLUGIN_SETUP',
+  'PLUGIN_RUN',
+  'PLUGIN_OUTPUT',
+  'PLUGIN_DEVICE',
+]);
 
 function optionalInt(args: ParsedArgs, name: string, fallback: number, min = 1): number {
   const v = stringOption(args, name);
@@ -283,6 +327,34 @@ export function requestFromArgs(
     pue: parseNumber('pue', stringOption(args, 'pue') ?? '1', (x) => x >= 1, 'a PUE ≥ 1'),
     boundary: choiceOption(args, 'boundary', BOUNDARIES) ?? 'chip',
   };
+}
+
+/** Loads each --plugin once to read its descriptor (name, reference variant, devices); a bad library is bad input. */
+function loadPlugins(args: ParsedArgs, cwd: string, device: string): PluginVariant[] {
+  const raw = args.values.plugin;
+  const paths = Array.isArray(raw) ? raw : typeof raw === 'string' ? [raw] : [];
+  const plugins: PluginVariant[] = [];
+  for (const given of paths) {
+    const path = resolve(cwd, given);
+    let info: ReturnType<typeof inspectPlugin>;
+    try {
+      info = inspectPlugin(path);
+    } catch (error) {
+      throw new EtokError('BAD_USAGE', (error as Error).message);
+    }
+    const onCuda = device.startsWith('cuda:');
+    if ((onCuda && !info.cuda) || (!onCuda && !info.cpu))
+      throw new EtokError('BAD_USAGE', `plugin '${info.name}' (${path}) does not run on ${device}`);
+    if (plugins.some((p) => p.name === info.name) || info.name === 'dense')
+      throw new EtokError('BAD_USAGE', `plugin name '${info.name}' (${path}) is already taken`);
+    plugins.push({
+      name: info.name,
+      path,
+      description: info.description,
+      referenceVariant: info.referenceVariant,
+    });
+  }
+  return plugins;
 }
 
 function checkDevice(device: string): { id: string; name: string } & Record<string, unknown> {
@@ -395,7 +467,8 @@ function nativePlan(
   powerModel: BenchRequest['powerModel'],
 ) {
   return {
-    variant: config.variant,
+    variant: config.plugin ? layoutVariant(config.variant, [config.plugin]) : config.variant,
+    ...(config.plugin ? { plugin: config.plugin.path } : {}),
     phase: config.phase,
     dtype: config.dtype,
     device: plan.device,
@@ -416,10 +489,23 @@ export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
       'BAD_USAGE',
       `etok bench takes no positional arguments (got '${args.positionals[0]}')`,
     );
+  if (stringOption(args, 'onnx') !== undefined)
+    return (await import('../onnx/bench-hook.js')).runOnnxModelCommand(args, io);
+  const peer = requestedPeer(args);
+  let peerTable = '';
   const request = requestFromArgs(args);
   const json = flag(args, 'json');
   const device = checkDevice(request.device);
-  const plan = planBench(request, freemem());
+  const plugins = loadPlugins(args, io.cwd, request.device);
+  const plan = planBench({ ...request, plugins }, freemem(), (plugin, config) =>
+    pluginCost(plugin.path, {
+      variant: layoutVariant(config.variant, [plugin]),
+      phase: config.phase,
+      dtype: config.dtype,
+      shape: config.shape,
+      params: { ...config.params, scale: config.params.scale ?? undefined },
+    }),
+  );
   const { meter, choice } = resolveMeter(request.meter, request.device);
   const outPath = resolve(io.cwd, stringOption(args, 'out') ?? defaultOutPath(io.cwd));
   if (!json)
@@ -436,6 +522,19 @@ export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
     accounting: { boundary: request.boundary, pue: request.pue, overhead: 0 },
     host: hostInfo(),
   }) as Results & { failures: { id: string; code: string; message: string }[]; plan?: unknown };
+  // Schedulers (etok fleet, CI) add their own provenance: job ids, node names. It must be a JSON object.
+  const extra = process.env.ETOK_PROVENANCE_JSON;
+  if (extra) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(extra);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new EtokError('BAD_USAGE', 'ETOK_PROVENANCE_JSON must hold a JSON object');
+    (doc as unknown as { provenance: unknown }).provenance = parsed;
+  }
   doc.plan = {
     suite: request.suite ?? null,
     profile: plan.profile,
@@ -465,9 +564,13 @@ export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
   try {
     for (const [g, group] of groups.entries()) {
       if (interrupted) break;
-      const label = group.length === 1 ? group[0]!.id : `${group.length} lever sets of ${group[0]!.id.slice(group[0]!.variant.length + 1)}`;
+      const label =
+        group.length === 1
+          ? group[0]!.id
+          : `${group.length} lever sets of ${group[0]!.id.slice(group[0]!.variant.length + 1)}`;
       progress.update(done, 0, label);
-      const handle = measureGroup(
+      const measureFn = flag(args, 'in-process') ? measureGroup : measureGroupIsolated;
+      const handle = measureFn(
         group.map((config) => nativePlan(plan, config, meter, request.powerModel)),
         (stage, fraction) => progress.update(done, fraction * group.length, `${label}: ${stage}`),
       );
@@ -477,13 +580,16 @@ export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
         raws = await handle.result;
       } catch (error) {
         const code = String((error as { code?: unknown }).code ?? 'INTERNAL');
+        if (code === 'CANCELLED' && interrupted) break; // Ctrl-C arrived before this group started
+        const perConfig =
+          PER_CONFIG_FAILURES.has(code) && !(code === 'KERNEL_CRASHED' && flag(args, 'stop-on-crash'));
         // A shape or variant this backend cannot run fails that configuration; measure the rest of its group
         // alone. A meter or device failure ends the run (the board is gone, or later numbers would be wrong).
-        if ((code === 'BAD_SHAPE' || code === 'CUDA_NOT_COMPILED') && group.length > 1) {
+        if (perConfig && group.length > 1) {
           groups.splice(g + 1, 0, ...group.map((c) => [c]));
           continue;
         }
-        if (code === 'BAD_SHAPE' || code === 'CUDA_NOT_COMPILED') {
+        if (perConfig) {
           doc.failures.push({ id: group[0]!.id, code, message: (error as Error).message });
           writeJsonAtomic(outPath, doc);
           done += 1;
@@ -500,17 +606,32 @@ export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
         current = undefined;
       }
       if (doc.measurements.length === 0 && raws[0]) doc.meter = meterHeader(raws[0], choice);
+      // Power over time for reports (same clock as the windows); one timeline per group, appended.
+      const timeline = raws[0]?.timeline;
+      if (timeline && timeline.length > 0) {
+        const withTimeline = doc as { timeline?: { tNs: number; watts: number }[] };
+        withTimeline.timeline = [...(withTimeline.timeline ?? []), ...timeline];
+      }
       for (const [i, raw] of raws.entries()) {
         if (raw.windows.length === 0 && raw.cancelled) continue;
-        doc.measurements.push(
-          analyseMeasurement(group[i]!, raw, {
-            timing: plan.timing,
-            interleaved: group.length > 1,
-            ...(group.length > 1 ? { group: `g${g}` } : {}),
-          }),
-        );
+        const config = group[i]!;
+        const measurement = analyseMeasurement(config, raw, {
+          timing: plan.timing,
+          interleaved: group.length > 1,
+          ...(group.length > 1 ? { group: `g${g}` } : {}),
+        });
+        if (config.plugin) (measurement as Record<string, unknown>).plugin = config.plugin;
+        doc.measurements.push(measurement);
       }
       done += group.length;
+      writeJsonAtomic(outPath, doc);
+    }
+    if (peer === 'onnx' && !interrupted && fatal === undefined) {
+      const { runPeerMeasurements } = await import('../onnx/bench-hook.js');
+      peerTable = await runPeerMeasurements(plan, meter, doc, {
+        onProgress: (label) => progress.update(done, 0, label),
+        cancelled: () => interrupted,
+      });
       writeJsonAtomic(outPath, doc);
     }
   } finally {
@@ -529,6 +650,7 @@ export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
     );
     io.stdout.write(renderTable(columns, rows));
     for (const f of doc.failures) io.stdout.write(`failed: ${f.id}: ${f.message}\n`);
+    if (peerTable) io.stdout.write(peerTable);
   }
   if (fatal !== undefined) {
     io.stderr.write(

@@ -17,4 +17,28 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: 'measure time and energy per kernel call and per token',
     load: () => import('./bench.js'),
   },
+  measure: {
+    summary: 'energy, time and average power of any command (etok measure -- CMD ARGS…)',
+    load: () => import('./measure.js'),
+  },
+  phi: {
+    summary: 'Φ per lever set against a baseline, Shapley attribution and interaction',
+    load: () => import('./phi.js'),
+  },
+  tpf: {
+    summary: 'the energy-to-token production function: Q̇, ceilings, binding stave, ρ − ρ*',
+    load: () => import('./tpf.js'),
+  },
+  report: {
+    summary: 'energy disclosure (six dimensions): markdown, LaTeX, JSON or HTML with charts',
+    load: () => import('./report.js'),
+  },
+  compare: {
+    summary: 'matched configurations across runs or GPUs: J/token and time ratios with CIs',
+    load: () => import('./compare.js'),
+  },
+  fleet: {
+    summary: 'run a bench sweep across cluster nodes (Slurm job arrays) and collect it',
+    load: () => import('./fleet.js'),
+  },
 };

@@ -2,10 +2,13 @@
 #include <napi.h>
 
 #include "addon/convert.h"
+#include "addon/kernel_exports.h"
+#include "addon/meter_object.h"
 #include "addon/workers.h"
 #include "devices/devices.h"
 #include "etok/kernels/attention.h"
 #include "meters/meter.h"
+#include "plugins/plugin.h"
 
 namespace etok::addon {
 
@@ -129,14 +132,56 @@ Napi::Value SyntheticInputs(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+/** inspectPlugin(path) → { path, name, description, referenceVariant, abiVersion, cpu, cuda }. */
+Napi::Value InspectPlugin(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    if (info.Length() < 1 || !info[0].IsString()) throw std::invalid_argument("inspectPlugin(path) needs a path");
+    const auto plugin = plugins::Plugin::load(info[0].As<Napi::String>().Utf8Value());
+    const auto& i = plugin->info();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("path", i.path);
+    o.Set("name", i.name);
+    o.Set("description", i.description);
+    o.Set("referenceVariant", i.referenceVariant.empty() ? env.Null() : Napi::String::New(env, i.referenceVariant));
+    o.Set("abiVersion", i.abiVersion);
+    o.Set("cpu", i.cpu);
+    o.Set("cuda", i.cuda);
+    return o;
+  } catch (...) {
+    throw toJsError(env, std::current_exception());
+  }
+}
+
+/** pluginCost(path, request) → { flops, bytes, tokens } for one call. */
+Napi::Value PluginCost(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    const auto plugin = plugins::Plugin::load(info[0].As<Napi::String>().Utf8Value());
+    const kernels::Problem p = toProblem(info[1].As<Napi::Object>());
+    const etok_cost c = plugin->cost(p);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("flops", c.flops);
+    o.Set("bytes", c.bytes);
+    o.Set("tokens", c.tokens);
+    return o;
+  } catch (...) {
+    throw toJsError(env, std::current_exception());
+  }
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("inspectPlugin", Napi::Function::New(env, InspectPlugin, "inspectPlugin"));
+  exports.Set("pluginCost", Napi::Function::New(env, PluginCost, "pluginCost"));
   exports.Set("capabilities", Napi::Function::New(env, Capabilities, "capabilities"));
   exports.Set("listDevices", Napi::Function::New(env, ListDevices, "listDevices"));
   exports.Set("listMeters", Napi::Function::New(env, ListMeters, "listMeters"));
+  MeterObject::Register(env, exports);  // new Meter(id, device): open meters for tests and `etok measure`
   exports.Set("runKernel", Napi::Function::New(env, RunKernel, "runKernel"));
   exports.Set("reference", Napi::Function::New(env, Reference, "reference"));
   exports.Set("syntheticInputs", Napi::Function::New(env, SyntheticInputs, "syntheticInputs"));
   exports.Set("measure", Napi::Function::New(env, Measure, "measure"));
+  registerKernelExports(env, exports);
   return exports;
 }
 

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "plugins/plugin.h"
+
 namespace etok::addon {
 
 namespace {
@@ -67,6 +69,7 @@ harness::MeasurePlan toPlan(const Napi::Object& o) {
   plan.device = stringField(o, "device", plan.device);
   plan.meter = stringField(o, "meter", plan.meter);
   plan.profile = stringField(o, "profile", plan.profile);
+  plan.pluginPath = stringField(o, "plugin", "");
   plan.seed = static_cast<uint64_t>(intField(o, "seed", 1));
   plan.threads = static_cast<int>(intField(o, "threads", 0));
   if (o.Has("quality")) plan.quality = o.Get("quality").ToBoolean();
@@ -91,6 +94,7 @@ harness::MeasurePlan toPlan(const Napi::Object& o) {
   plan.energyBudgetS = numberField(t, "energyBudgetS", plan.energyBudgetS);
   plan.idleS = numberField(t, "idleS", plan.idleS);
   plan.coldSamples = static_cast<int>(intField(t, "coldSamples", plan.coldSamples));
+  plan.crossCheckPeriodMs = numberField(t, "crossCheckPeriodMs", plan.crossCheckPeriodMs);
   return plan;
 }
 
@@ -120,6 +124,8 @@ Napi::Object fromResult(Napi::Env env, const harness::MeasureResult& r) {
   meter.Set("updatePeriodMs", r.meter.updatePeriodMs);
   meter.Set("idleW", r.meter.idleW);
   meter.Set("note", r.meter.note);
+  meter.Set("source", r.meter.source);
+  if (r.meter.averagingWindowMs > 0) meter.Set("averagingWindowMs", r.meter.averagingWindowMs);
   o.Set("meter", meter);
   o.Set("idleW", r.idleW);
   Napi::Float64Array samples = Napi::Float64Array::New(env, r.samplesS.size());
@@ -136,12 +142,39 @@ Napi::Object fromResult(Napi::Env env, const harness::MeasureResult& r) {
     w.Set("t1Ns", static_cast<double>(r.windows[i].t1Ns));
     w.Set("joules", r.windows[i].joules);
     w.Set("calls", static_cast<double>(r.windows[i].calls));
+    const auto& win = r.windows[i];
+    if (!std::isnan(win.sampledJ)) w.Set("sampledJoules", win.sampledJ);
+    w.Set("throttled", win.throttled);
+    if (!std::isnan(win.temperatureC[0])) w.Set("temperatureC", Napi::Number::New(env, win.temperatureC[1]));
+    if (!std::isnan(win.smClockMHz[0])) {
+      Napi::Array clocks = Napi::Array::New(env, 2);
+      clocks.Set(0u, win.smClockMHz[0]);
+      clocks.Set(1u, win.smClockMHz[1]);
+      w.Set("smClockMHz", clocks);
+    }
+    if (!win.clockEvents.empty()) {
+      Napi::Array events = Napi::Array::New(env, win.clockEvents.size());
+      for (size_t k = 0; k < win.clockEvents.size(); k++) events.Set(static_cast<uint32_t>(k), win.clockEvents[k]);
+      w.Set("clockEvents", events);
+    }
     windows.Set(static_cast<uint32_t>(i), w);
   }
   o.Set("windows", windows);
   o.Set("relErrorVsDense", r.relErrorVsDense >= 0 ? Napi::Value(Napi::Number::New(env, r.relErrorVsDense)) : env.Null());
   o.Set("relErrorVsExact", r.relErrorVsExact >= 0 ? Napi::Value(Napi::Number::New(env, r.relErrorVsExact)) : env.Null());
   o.Set("qualityNote", r.qualityNote);
+  if (!r.crossCheckSource.empty()) o.Set("crossCheckSource", r.crossCheckSource);
+  if (!r.timeline.empty()) {
+    Napi::Array timeline = Napi::Array::New(env, r.timeline.size());
+    for (size_t i = 0; i < r.timeline.size(); i++) {
+      Napi::Object sample = Napi::Object::New(env);
+      sample.Set("tNs", static_cast<double>(r.timeline[i].first));
+      sample.Set("watts", r.timeline[i].second);
+      timeline.Set(static_cast<uint32_t>(i), sample);
+    }
+    o.Set("timeline", timeline);
+  }
+  if (!r.crossCheckError.empty()) o.Set("crossCheckError", r.crossCheckError);
   o.Set("stopReason", r.stopReason);
   o.Set("windowTargetS", r.windowTargetS);
   o.Set("cancelled", r.cancelled);
@@ -162,6 +195,8 @@ Napi::Error toJsError(Napi::Env env, const std::exception_ptr& error) {
     js.Set("field", Napi::String::New(env, e.field()));
     return js;
   } catch (const meters::MeterError& e) {
+    return codedError(env, e.code(), e.what());
+  } catch (const plugins::PluginError& e) {
     return codedError(env, e.code(), e.what());
   } catch (const std::invalid_argument& e) {
     return codedError(env, "BAD_USAGE", e.what());

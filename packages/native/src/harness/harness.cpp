@@ -16,6 +16,9 @@
 
 #include "devices/devices.h"
 #include "etok/kernels/attention.h"
+#include "meters/edges.h"
+#include "meters/power_timeline.h"
+#include "plugins/plugin.h"
 
 namespace etok::harness {
 
@@ -67,10 +70,16 @@ struct Subject {
   bool energyDone = false;
 };
 
-std::unique_ptr<kernels::PreparedAttention> prepare(const MeasurePlan& plan, const kernels::HostTensors& inputs) {
+std::unique_ptr<kernels::PreparedAttention> prepare(const MeasurePlan& plan, const kernels::HostTensors* inputs) {
   const int index = devices::parseDeviceId(plan.device);
-  if (index < 0) return kernels::prepareCpu(plan.problem, inputs, plan.threads);
-  return kernels::prepareCuda(plan.problem, inputs, index);
+  if (!plan.pluginPath.empty()) return plugins::Plugin::load(plan.pluginPath)->prepare(plan.problem, index, inputs);
+  if (index < 0) return kernels::prepareCpu(plan.problem, *inputs, plan.threads);
+  return kernels::prepareCuda(plan.problem, *inputs, index);
+}
+
+/** A plugin without a reference variant makes its own inputs and cannot be checked against a reference. */
+bool takesInputs(const MeasurePlan& plan) {
+  return plan.pluginPath.empty() || !plugins::Plugin::load(plan.pluginPath)->info().referenceVariant.empty();
 }
 
 void checkQuality(Subject& s, const kernels::HostTensors& inputs) {
@@ -166,9 +175,14 @@ std::vector<MeasureResult> measureGroup(const std::vector<MeasurePlan>& plans, c
     Subject& s = subjects[i];
     s.plan = &plans[i];
     s.result.meter = description;
-    const kernels::HostTensors inputs = kernels::syntheticInputs(plans[i].problem, plans[i].profile, plans[i].seed);
-    s.kernel = prepare(plans[i], inputs);
-    checkQuality(s, inputs);
+    if (takesInputs(plans[i])) {
+      const kernels::HostTensors inputs = kernels::syntheticInputs(plans[i].problem, plans[i].profile, plans[i].seed);
+      s.kernel = prepare(plans[i], &inputs);
+      checkQuality(s, inputs);
+    } else {
+      s.kernel = prepare(plans[i], nullptr);
+      s.result.qualityNote = "plugin makes its own inputs and names no reference variant: no quality check";
+    }
     if (cancel.load()) break;
   }
 
@@ -176,9 +190,9 @@ std::vector<MeasureResult> measureGroup(const std::vector<MeasurePlan>& plans, c
   double idleW = 0;
   if (lead.idleS > 0 && !cancel.load()) {
     report("idle", 0.05);
-    const auto a = meter->read();
+    const auto a = meter->readAtUpdate();  // on a counter step: no lag at either end
     while (secondsSince(a.tNs) < lead.idleS && !cancel.load()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    const auto b = meter->read();
+    const auto b = meter->readAtUpdate();
     const double dt = static_cast<double>(b.tNs - a.tNs) * 1e-9;
     idleW = dt > 0 ? (b.joules - a.joules) / dt : 0;
   }
@@ -207,6 +221,17 @@ std::vector<MeasureResult> measureGroup(const std::vector<MeasurePlan>& plans, c
   std::mt19937_64 rng(lead.seed ^ 0x9e3779b97f4a7c15ull);
   std::uniform_real_distribution<double> phase(0.0, std::max(1.0, description.updatePeriodMs));
   const double budgetS = lead.energyBudgetS * n;
+  // Cross-check (meters issue): beside an energy counter, integrate the meter's instant power over the same
+  // windows, so each result says how far the two disagree. Only where the meter has an instant source.
+  // Without an instant source the timeline still records power (from energy differences) for reports, and the
+  // windows carry no cross-check.
+  std::unique_ptr<meters::PowerTimeline> timeline;
+  meters::PowerReading probePower;
+  const bool instant = meter->readPower(probePower);
+  if (lead.crossCheckPeriodMs > 0)
+    timeline = std::make_unique<meters::PowerTimeline>(
+        *meter, std::max(lead.crossCheckPeriodMs, instant ? 0.0 : description.updatePeriodMs), 200000);
+  const bool crossCheck = timeline && instant && description.method == "energy-counter";
   const int64_t energy0 = nowNs();
   std::vector<size_t> order(subjects.size());
   std::iota(order.begin(), order.end(), 0);
@@ -219,15 +244,33 @@ std::vector<MeasureResult> measureGroup(const std::vector<MeasurePlan>& plans, c
       any = true;
       // Shift each window's start against the meter's update clock so periodic sampling cannot alias.
       std::this_thread::sleep_for(std::chrono::microseconds(static_cast<int64_t>(phase(rng) * 1000)));
+      const meters::DeviceStatus before = meter->status();
       meter->setBusy(true);
-      const auto e0 = meter->read();
+      const auto e0 = meter->readAtUpdate();  // the window starts on a counter step
       int64_t calls = 0;
       for (; calls < s.callsPerWindow && !cancel.load(); calls++) s.kernel->run();
       s.kernel->synchronize();
-      const auto e1 = meter->read();
+      // ...and ends on one, with the device kept busy until the counter steps.
+      const auto e1 = calls == 0 ? e0
+                                 : meters::finishWindowOnUpdate(
+                                       *meter, [&] {
+                                         s.kernel->run();
+                                         s.kernel->synchronize();
+                                       },
+                                       calls, median(s.result.samplesS));
       meter->setBusy(false);
+      const meters::DeviceStatus after = meter->status();
       if (calls == 0) break;
-      s.result.windows.push_back({e0.tNs, e1.tNs, e1.joules - e0.joules, calls});
+      Window w{e0.tNs, e1.tNs, e1.joules - e0.joules, calls};
+      w.throttled = before.throttled || after.throttled;
+      w.temperatureC = {before.temperatureC, after.temperatureC};
+      w.smClockMHz = {before.smClockMHz, after.smClockMHz};
+      for (const auto* st : {&before, &after})
+        for (const auto& reason : st->clockEvents)
+          if (std::find(w.clockEvents.begin(), w.clockEvents.end(), reason) == w.clockEvents.end())
+            w.clockEvents.push_back(reason);
+      if (crossCheck) w.sampledJ = timeline->integrateJoules(w.t0Ns, w.t1Ns);
+      s.result.windows.push_back(w);
       s.joulesPerCall.push_back((e1.joules - e0.joules) / static_cast<double>(calls));
       const int trials = static_cast<int>(s.result.windows.size());
       if (trials >= lead.minTrials && relativeHalfWidth(s.joulesPerCall) <= lead.energyCiTarget) {
@@ -253,8 +296,13 @@ std::vector<MeasureResult> measureGroup(const std::vector<MeasurePlan>& plans, c
     }
   }
 
+  if (timeline) timeline->stop();
   std::vector<MeasureResult> results;
   for (auto& s : subjects) {
+    if (crossCheck) {
+      s.result.crossCheckSource = timeline->source();
+      if (!timeline->error().empty()) s.result.crossCheckError = timeline->error();
+    }
     s.result.idleW = idleW;
     s.result.meter.idleW = idleW;
     if (cancel.load()) {
@@ -262,6 +310,10 @@ std::vector<MeasureResult> measureGroup(const std::vector<MeasurePlan>& plans, c
       if (s.result.stopReason.empty()) s.result.stopReason = "cancelled";
     }
     results.push_back(std::move(s.result));
+  }
+  if (timeline && !results.empty()) {
+    for (const auto& t : timeline->samples())
+      if (!std::isnan(t.watts)) results.front().timeline.push_back({t.tNs, t.watts});
   }
   return results;
 }

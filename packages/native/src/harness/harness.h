@@ -2,7 +2,9 @@
 // Plan in, result out: timing samples per call, energy windows of many back-to-back calls, an idle baseline.
 #pragma once
 
+#include <array>
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -19,6 +21,8 @@ struct MeasurePlan {
   std::string meter = "model";     // "nvml:N" | "rapl" | "model"
   bool hasPowerModel = false;      // use `powerModel` instead of the device table (model meter only)
   meters::PowerModel powerModel;
+  std::string pluginPath;          // a user's kernel (include/etok/plugin.h) instead of a built-in one; `problem`
+                                   // then carries the plugin's reference variant (dense when it has none)
   std::string profile = "uniform"; // synthetic input profile
   uint64_t seed = 1;
   int threads = 0;                 // CPU threads; 0 = all
@@ -37,12 +41,17 @@ struct MeasurePlan {
   double energyCiTarget = 0.03, energyBudgetS = 8.0;
   double idleS = 0.5;  // idle baseline before measuring (0 skips it)
   int coldSamples = 10;  // calls timed after flushing caches (0 skips them)
+  double crossCheckPeriodMs = 10;  // instant-power sampling beside an energy counter (0 turns it off)
 };
 
 struct Window {
   int64_t t0Ns = 0, t1Ns = 0;
   double joules = 0;
   int64_t calls = 0;
+  double sampledJ = NAN;  // instant power integrated over the window (the cross-check), NaN without one
+  bool throttled = false;  // a power, thermal or hardware slowdown was active at either edge
+  std::array<double, 2> temperatureC{NAN, NAN}, smClockMHz{NAN, NAN};  // at the start and the end
+  std::vector<std::string> clockEvents;
 };
 
 struct ProgressEvent {
@@ -59,6 +68,9 @@ struct MeasureResult {
   double relErrorVsDense = -1;      // < 0: not computed
   double relErrorVsExact = -1;
   std::string qualityNote;
+  std::string crossCheckSource;     // "instant-power" when windows carry sampledJ
+  std::vector<std::pair<int64_t, double>> timeline;  // (tNs, W) over the group's energy phase (first result only)
+  std::string crossCheckError;
   std::string timingStopReason;     // why timing stopped: noise-target | plateau | time-limit
   std::string stopReason;           // why the energy trials stopped: ci-target | max-trials | time-budget
   double windowTargetS = 0;

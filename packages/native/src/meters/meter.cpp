@@ -1,5 +1,6 @@
 #include "meters/meter.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "devices/devices.h"
@@ -9,6 +10,21 @@ namespace etok::meters {
 int64_t nowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+
+EnergyReading finishWindowOnUpdate(Meter& meter, const std::function<void()>& oneCall, int64_t& calls, double callS) {
+  EnergyReading out;
+  const int64_t maxGapNs = static_cast<int64_t>(1.5 * callS * 1e9) + 1000000;
+  const double periodMs = meter.describe().updatePeriodMs;
+  // Give up polling after three update periods (a step is then certainly missed by long calls) or 1 s.
+  const int64_t deadline = nowNs() + std::max<int64_t>(static_cast<int64_t>(3 * periodMs * 1e6), 1000000000);
+  if (meter.pollUpdate(out, maxGapNs)) return out;
+  while (nowNs() < deadline) {
+    oneCall();
+    calls++;
+    if (meter.pollUpdate(out, maxGapNs)) return out;
+  }
+  return meter.readAtUpdate();
 }
 
 std::vector<MeterAvailability> listMeters() {

@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -73,13 +74,15 @@ class Meter {
   /** The cumulative energy now. For a stepped counter the value may lag tNs by up to one update period. */
   virtual EnergyReading read() = 0;
   /** Waits for the next update edge of the meter's counter and returns the reading right after it: its joules are
-      the energy at its tNs (to within the polling interval). Throws METER_STALLED when no edge comes within
-      max(1 s, 10 updates). Meters without steps return read(). */
+      the energy at its tNs (to within the polling interval). Throws METER_STALLED when no edge can be timed within
+      max(2 s, 20 updates). Meters without steps return read(). */
   virtual EnergyReading readAtUpdate() { return read(); }
-  /** Non-blocking: reads once and returns true (with `out`) when the counter changed since this meter's previous
-      read or poll; out.tNs is then the midpoint between that previous read and this one, so poll often (between
-      kernel calls) to end a window on an edge. Meters without steps always return true. */
-  virtual bool pollUpdate(EnergyReading& out) {
+  /** Non-blocking: reads once and returns true (with `out`) when the counter stepped since this meter's previous
+      read or poll; out.tNs is then the midpoint between that previous read and this one. A step seen after a gap
+      longer than `maxGapNs` (0: max(1 ms, a tenth of the update period)) is too loosely timed and is not reported
+      (returns false; the next step will be), so poll often, e.g. after each kernel call, and pass ~1.5× the call
+      time as maxGapNs when calls are long. Meters without steps always return true. */
+  virtual bool pollUpdate(EnergyReading& out, int64_t /*maxGapNs*/ = 0) {
     out = read();
     return true;
   }
@@ -107,6 +110,12 @@ struct PowerModel {
 };
 
 int64_t nowNs();
+
+/** Ends an energy window on a counter step while the device stays busy: runs `oneCall()` (one kernel call,
+    synchronised) and polls the meter after each, until the counter steps; returns the reading at that step and adds
+    the calls made to `calls`. `callS` is the time of one call (it bounds the poll gap). Where calls are too long to
+    time a step by polling, it falls back to readAtUpdate() after them. Meters without steps return at once. */
+EnergyReading finishWindowOnUpdate(Meter& meter, const std::function<void()>& oneCall, int64_t& calls, double callS);
 
 std::vector<MeterAvailability> listMeters();
 /** Opens "nvml:N", "rapl" or "model" for `deviceId`; throws MeterError with a code when it cannot. */

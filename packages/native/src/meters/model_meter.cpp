@@ -33,6 +33,17 @@ constexpr PowerEntry kTable[] = {
     {"Xeon", 50.0, 150.0},
 };
 
+/** Busy seconds of every CPU since boot (/proc/stat): for commands etok wraps, whose CPU time is not etok's. */
+double systemBusySeconds() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+  in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
+  if (!in || cpu != "cpu") return 0;
+  static const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
+  return static_cast<double>(user + nice + system + irq + softirq + steal) / hz;
+}
+
 double processCpuSeconds() {
   timespec ts{};
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
@@ -44,7 +55,7 @@ class ModelMeter final : public Meter {
   explicit ModelMeter(PowerModel model) : model_(std::move(model)) {
     cores_ = std::max(1u, std::thread::hardware_concurrency());
     t0_ = nowNs();
-    busy0S_ = processCpuSeconds();
+    busy0S_ = busySeconds();
   }
 
   MeterDescription describe() const override {
@@ -54,11 +65,16 @@ class ModelMeter final : public Meter {
     d.measured = false;
     d.method = "model";
     d.boundary = "modeled device power (" + model_.source + ")";
+    d.source = model_.utilization == "system-cpu"    ? "model × /proc/stat CPU busy time (all processes)"
+               : model_.utilization == "process-cpu" ? "model × etok's own CPU time"
+                                                     : "model × harness busy marks";
     // Process CPU time and the harness's marks are read on demand: there is no update period to wait for.
     d.updatePeriodMs = 0.0;
     std::ostringstream note;
     note << "modeled: " << model_.idleW << " W idle + " << model_.busyW << " W × utilization ("
-         << (model_.utilization == "process-cpu" ? "this process's CPU time over cores × elapsed" : "share of time the kernel ran")
+         << (model_.utilization == "process-cpu"  ? "this process's CPU time over cores × elapsed"
+             : model_.utilization == "system-cpu" ? "all processes' CPU busy time from /proc/stat over cores × elapsed"
+                                                  : "share of time the kernel ran")
          << "), coefficients from " << model_.source;
     d.note = note.str();
     return d;
@@ -69,8 +85,8 @@ class ModelMeter final : public Meter {
     const int64_t t = nowNs();
     const double elapsedS = static_cast<double>(t - t0_) * 1e-9;
     double busyShareS;  // seconds of full-device utilization since open
-    if (model_.utilization == "process-cpu") {
-      busyShareS = (processCpuSeconds() - busy0S_) / cores_;
+    if (model_.utilization == "process-cpu" || model_.utilization == "system-cpu") {
+      busyShareS = (busySeconds() - busy0S_) / cores_;
     } else {
       busyShareS = busyS_ + (busy_ ? static_cast<double>(t - busySinceNs_) * 1e-9 : 0.0);
     }
@@ -86,6 +102,10 @@ class ModelMeter final : public Meter {
   }
 
  private:
+  double busySeconds() const {
+    return model_.utilization == "system-cpu" ? systemBusySeconds() : processCpuSeconds();
+  }
+
   PowerModel model_;
   std::mutex mu_;
   double cores_;

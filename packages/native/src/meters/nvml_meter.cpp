@@ -1,14 +1,25 @@
-// `nvml:N`: the board's total-energy counter (mJ) read through libnvidia-ml, loaded once with dlopen.
-// ETOK_NVML_LIBRARY names another library file (the simulated board in tests). Absent library or symbol means
-// "unavailable, with reason"; a failing call is an error naming the call and the nvmlReturn_t.
-#include <dlfcn.h>
-
+// `nvml:N`: GPU board energy through libnvidia-ml (see nvml_library.h for loading).
+//
+// Method "energy-counter": nvmlDeviceGetTotalEnergyConsumption (mJ since driver load). Its real update period is
+// measured at open by polling until it steps several times (H100-class boards step every ~20-100 ms), and
+// readAtUpdate() pins readings to its steps so that windows span whole update intervals.
+// Method "power-sampling", when the counter answers NOT_SUPPORTED (pre-Volta boards, some vGPU and Jetson parts) or
+// its symbol is missing: a background thread samples instant power (NVML_FI_DEV_POWER_INSTANT through
+// nvmlDeviceGetFieldValues, else nvmlDeviceGetPowerUsage, which is a 1 s trailing average on Ampere and newer)
+// and integrates it with the trapezoid rule. describe().method says which, describe().note says from what.
+// No error becomes a zero: every failing call throws MeterError(NVML_<name>), including one seen by the thread.
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <cstdlib>
 #include <mutex>
+#include <sstream>
 #include <string>
+#include <thread>
 
+#include "meters/edges.h"
 #include "meters/meter.h"
-#include "meters/nvml_api.h"
+#include "meters/nvml_library.h"
 
 namespace etok::meters {
 
@@ -16,130 +27,417 @@ namespace {
 
 using namespace etok::nvml;
 
-struct NvmlLibrary {
-  void* handle = nullptr;
-  std::string loadError;
-  nvmlReturn_t (*init)() = nullptr;
-  nvmlReturn_t (*shutdown)() = nullptr;
-  nvmlReturn_t (*deviceGetCount)(unsigned*) = nullptr;
-  nvmlReturn_t (*deviceGetHandleByIndex)(unsigned, nvmlDevice_t*) = nullptr;
-  nvmlReturn_t (*deviceGetName)(nvmlDevice_t, char*, unsigned) = nullptr;
-  nvmlReturn_t (*deviceGetTotalEnergyConsumption)(nvmlDevice_t, unsigned long long*) = nullptr;
-  bool initialized = false;
-  nvmlReturn_t initResult = NVML_ERROR_UNINITIALIZED;
-  std::mutex mu;  // NVML calls are serialised: one board may be read from the sampler and the harness
-};
-
-template <typename Fn>
-void resolve(void* handle, Fn& fn, const char* name) {
-  fn = reinterpret_cast<Fn>(dlsym(handle, name));
+std::string envString(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
 }
 
-std::string libraryPath() {
-  const char* over = std::getenv("ETOK_NVML_LIBRARY");
-  return over && *over ? over : "libnvidia-ml.so.1";
+double envNumber(const char* name, double fallback) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  char* end = nullptr;
+  const double d = std::strtod(v, &end);
+  return end != v && d > 0 ? d : fallback;
 }
 
-NvmlLibrary& library() {
-  static NvmlLibrary lib;
-  static std::once_flag once;
-  std::call_once(once, [] {
-    const std::string path = libraryPath();
-    lib.handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!lib.handle) {
-      const char* err = dlerror();
-      lib.loadError = "cannot load " + path + " (" + (err ? err : "unknown") + "); no NVIDIA driver here?";
-      return;
-    }
-    resolve(lib.handle, lib.init, "nvmlInit_v2");
-    resolve(lib.handle, lib.shutdown, "nvmlShutdown");
-    resolve(lib.handle, lib.deviceGetCount, "nvmlDeviceGetCount_v2");
-    resolve(lib.handle, lib.deviceGetHandleByIndex, "nvmlDeviceGetHandleByIndex_v2");
-    resolve(lib.handle, lib.deviceGetName, "nvmlDeviceGetName");
-    resolve(lib.handle, lib.deviceGetTotalEnergyConsumption, "nvmlDeviceGetTotalEnergyConsumption");
-    if (!lib.init || !lib.deviceGetCount || !lib.deviceGetHandleByIndex) {
-      lib.loadError = path + " lacks nvmlInit_v2 / nvmlDeviceGetCount_v2 / nvmlDeviceGetHandleByIndex_v2";
-      return;
-    }
-    lib.initResult = lib.init();
-    lib.initialized = lib.initResult == NVML_SUCCESS;
-    if (!lib.initialized) lib.loadError = std::string("nvmlInit_v2 failed: NVML_") + returnName(lib.initResult);
-  });
-  return lib;
+std::string formatMs(double ms) {
+  std::ostringstream s;
+  s.precision(ms < 10 ? 3 : 4);
+  s << ms;
+  return s.str();
 }
 
-[[noreturn]] void fail(const char* call, nvmlReturn_t r) {
-  throw MeterError(std::string("NVML_") + returnName(r), std::string(call) + " returned NVML_" + returnName(r) +
-                                                              " (" + std::to_string(r) + ")");
-}
+enum class PowerSource { None, Instant, Usage };
 
 class NvmlMeter final : public Meter {
  public:
-  NvmlMeter(unsigned index, nvmlDevice_t device) : index_(index), device_(device) {}
+  NvmlMeter(unsigned index, std::shared_ptr<Session> session, nvmlDevice_t device)
+      : index_(index), id_("nvml:" + std::to_string(index)), session_(std::move(session)), device_(device) {}
+
+  ~NvmlMeter() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    if (sampler_.joinable()) sampler_.join();
+  }
+
+  /** Decides the method and measures the update period; throws when the board gives neither energy nor power. */
+  void start() {
+    const std::string method = envString("ETOK_NVML_METHOD", "auto");
+    if (method != "auto" && method != "counter" && method != "sampling")
+      throw MeterError("BAD_USAGE", "ETOK_NVML_METHOD must be auto, counter or sampling, not '" + method + "'");
+    probePowerSource();
+    std::string counterReason;
+    if (method != "sampling") {
+      if (!lib().api().deviceGetTotalEnergyConsumption) {
+        counterReason = "nvmlDeviceGetTotalEnergyConsumption is missing from " + lib().path();
+      } else {
+        unsigned long long mj = 0;
+        const nvmlReturn_t r = call(lib().api().deviceGetTotalEnergyConsumption, device_, &mj);
+        if (r == NVML_SUCCESS) return startCounter();
+        if (r != NVML_ERROR_NOT_SUPPORTED) throw callError("nvmlDeviceGetTotalEnergyConsumption", r, id_);
+        counterReason = "nvmlDeviceGetTotalEnergyConsumption returned NVML_NOT_SUPPORTED";
+      }
+      if (method == "counter")
+        throw MeterError("NVML_NOT_SUPPORTED", id_ + ": ETOK_NVML_METHOD=counter but " + counterReason);
+    } else {
+      counterReason = "ETOK_NVML_METHOD=sampling";
+    }
+    startSampling(counterReason);
+  }
 
   MeterDescription describe() const override {
-    MeterDescription d;
-    d.id = "nvml:" + std::to_string(index_);
-    d.kind = "nvml";
-    d.measured = true;
-    d.method = "energy-counter";
-    d.boundary = "board";
-    d.note = "nvmlDeviceGetTotalEnergyConsumption (mJ), whole GPU board";
-    return d;
+    std::lock_guard<std::mutex> lock(mu_);
+    return description_;
   }
 
   EnergyReading read() override {
-    NvmlLibrary& lib = library();
-    std::lock_guard<std::mutex> lock(lib.mu);
-    unsigned long long mj = 0;
-    const nvmlReturn_t r = lib.deviceGetTotalEnergyConsumption(device_, &mj);
-    const int64_t t = nowNs();
-    if (r != NVML_SUCCESS) fail("nvmlDeviceGetTotalEnergyConsumption", r);
-    if (!haveBase_) {
-      baseMj_ = mj;
-      haveBase_ = true;
-    }
-    return {t, static_cast<double>(mj - baseMj_) * 1e-3};
+    std::lock_guard<std::mutex> lock(mu_);
+    if (sampling_) return integrateNowLocked();
+    const RawSample s = counterSample();
+    edges_.feed(s, nullptr);
+    return {s.tNs, joulesOf(s)};
   }
 
+  EnergyReading readAtUpdate() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (sampling_) return integrateNowLocked();
+    const RawSample s = edges_.waitForEdge([this] { return counterSample(); }, id_);
+    return {s.tNs, joulesOf(s)};
+  }
+
+  bool pollUpdate(EnergyReading& out, int64_t maxGapNs) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (sampling_) {
+      out = integrateNowLocked();
+      return true;
+    }
+    if (maxGapNs <= 0) maxGapNs = std::max<int64_t>(1000000, edges_.periodNs() / 10);
+    const int64_t previousNs = edges_.last().tNs;
+    RawSample s = counterSample();
+    int64_t edge = 0;
+    if (!edges_.feed(s, &edge) || s.tNs - previousNs > maxGapNs) return false;
+    out = {edge, joulesOf(s)};
+    return true;
+  }
+
+  bool readPower(PowerReading& out) override {
+    if (powerSource_ == PowerSource::None) return false;
+    out = powerSample();
+    return true;
+  }
+
+  DeviceStatus status() override;
+
  private:
+  static Library& lib() { return Library::get(); }
+
+  template <typename Fn, typename... Args>
+  nvmlReturn_t call(Fn fn, Args... args) {
+    std::lock_guard<std::mutex> lock(lib().mutex());
+    return fn(args...);
+  }
+
+  double joulesOf(const RawSample& s) const { return (s.value - baseMj_) * 1e-3; }
+
+  RawSample counterSample() {
+    unsigned long long mj = 0;
+    const int64_t t0 = nowNs();
+    const nvmlReturn_t r = call(lib().api().deviceGetTotalEnergyConsumption, device_, &mj);
+    const int64_t t1 = nowNs();
+    if (r != NVML_SUCCESS) throw callError("nvmlDeviceGetTotalEnergyConsumption", r, id_);
+    return {t0 + (t1 - t0) / 2, static_cast<double>(mj)};
+  }
+
+  /** One instant-power reading from the probed source; throws on any failure. */
+  PowerReading powerSample() {
+    const int64_t t0 = nowNs();
+    double watts = 0;
+    if (powerSource_ == PowerSource::Instant) {
+      nvmlFieldValue_t f{};
+      f.fieldId = NVML_FI_DEV_POWER_INSTANT;
+      nvmlReturn_t r = call(lib().api().deviceGetFieldValues, device_, 1, &f);
+      if (r == NVML_SUCCESS) r = f.nvmlReturn;
+      if (r != NVML_SUCCESS) throw callError("nvmlDeviceGetFieldValues(NVML_FI_DEV_POWER_INSTANT)", r, id_);
+      watts = fieldAsDouble(f) * 1e-3;
+    } else {
+      unsigned mw = 0;
+      const nvmlReturn_t r = call(lib().api().deviceGetPowerUsage, device_, &mw);
+      if (r != NVML_SUCCESS) throw callError("nvmlDeviceGetPowerUsage", r, id_);
+      watts = static_cast<double>(mw) * 1e-3;
+    }
+    const int64_t t1 = nowNs();
+    return {t0 + (t1 - t0) / 2, watts};
+  }
+
+  /** Finds the best instant-power source. Unsupported sources are skipped; a lost board throws. */
+  void probePowerSource() {
+    const Api& api = lib().api();
+    if (api.deviceGetFieldValues) {
+      nvmlFieldValue_t f{};
+      f.fieldId = NVML_FI_DEV_POWER_INSTANT;
+      nvmlReturn_t r = call(api.deviceGetFieldValues, device_, 1, &f);
+      if (r == NVML_SUCCESS) r = f.nvmlReturn;
+      if (r == NVML_ERROR_GPU_IS_LOST) throw callError("nvmlDeviceGetFieldValues", r, id_);
+      if (r == NVML_SUCCESS) {
+        powerSource_ = PowerSource::Instant;
+        return;
+      }
+      powerProbe_ = std::string("NVML_FI_DEV_POWER_INSTANT: NVML_") + returnName(r);
+    } else {
+      powerProbe_ = "nvmlDeviceGetFieldValues is missing";
+    }
+    if (api.deviceGetPowerUsage) {
+      unsigned mw = 0;
+      const nvmlReturn_t r = call(api.deviceGetPowerUsage, device_, &mw);
+      if (r == NVML_ERROR_GPU_IS_LOST) throw callError("nvmlDeviceGetPowerUsage", r, id_);
+      if (r == NVML_SUCCESS) {
+        powerSource_ = PowerSource::Usage;
+        return;
+      }
+      powerProbe_ += std::string("; nvmlDeviceGetPowerUsage: NVML_") + returnName(r);
+      powerProbeError_ = r;
+    } else {
+      powerProbe_ += "; nvmlDeviceGetPowerUsage is missing";
+    }
+  }
+
+  /** nvmlDeviceGetPowerUsage is a 1 s trailing average on Ampere and newer (and where the architecture is unknown,
+      we assume the worst); on older boards it is a near-instant reading. */
+  double usageAveragingMs() {
+    unsigned arch = NVML_DEVICE_ARCH_UNKNOWN;
+    if (lib().api().deviceGetArchitecture) call(lib().api().deviceGetArchitecture, device_, &arch);
+    return arch != NVML_DEVICE_ARCH_UNKNOWN && arch < NVML_DEVICE_ARCH_AMPERE ? 0.0 : 1000.0;
+  }
+
+  void baseDescription(const std::string& method) {
+    description_.id = id_;
+    description_.kind = "nvml";
+    description_.measured = true;
+    description_.method = method;
+    description_.boundary = "board";
+  }
+
+  void startCounter() {
+    const int edges = static_cast<int>(envNumber("ETOK_NVML_PERIOD_EDGES", 5));
+    const PeriodEstimate est = measureUpdatePeriod([this] { return counterSample(); }, id_, std::max(2, edges),
+                                                   3000000000LL, 50000);
+    std::lock_guard<std::mutex> lock(mu_);
+    edges_.reset(est);
+    baseMj_ = est.last.value;
+    baseDescription("energy-counter");
+    description_.updatePeriodMs = est.medianMs;
+    description_.source = "nvmlDeviceGetTotalEnergyConsumption";
+    description_.note = "nvmlDeviceGetTotalEnergyConsumption (mJ), whole GPU board; the counter steps every " +
+                        formatMs(est.medianMs) + " ms (median of " + std::to_string(est.intervals) +
+                        " steps measured at open, range " + formatMs(est.minMs) + "-" + formatMs(est.maxMs) +
+                        " ms)";
+  }
+
+  void startSampling(const std::string& counterReason) {
+    if (powerSource_ == PowerSource::None) {
+      if (powerProbeError_ == NVML_ERROR_NO_PERMISSION)
+        throw callError("nvmlDeviceGetPowerUsage", powerProbeError_, id_);
+      throw MeterError("NVML_NOT_SUPPORTED", id_ + " gives neither energy nor power: " + counterReason + "; " +
+                                                 powerProbe_ + ". Use --meter model (modeled) instead.");
+    }
+    const double periodMs = envNumber("ETOK_NVML_SAMPLE_MS", 10);
+    const double averagingMs = powerSource_ == PowerSource::Usage ? usageAveragingMs() : 0.0;
+    const PowerReading first = powerSample();
+    std::lock_guard<std::mutex> lock(mu_);
+    sampling_ = true;
+    samplePeriodNs_ = static_cast<int64_t>(periodMs * 1e6);
+    last_ = first;
+    baseDescription("power-sampling");
+    description_.updatePeriodMs = periodMs;
+    description_.averagingWindowMs = averagingMs;
+    if (powerSource_ == PowerSource::Instant) {
+      description_.source = "nvmlDeviceGetFieldValues(NVML_FI_DEV_POWER_INSTANT)";
+      description_.note = "energy counter unavailable (" + counterReason +
+                          "); integrating instant board power (NVML_FI_DEV_POWER_INSTANT) sampled every " +
+                          formatMs(periodMs) + " ms on a background thread (trapezoid rule)";
+    } else {
+      description_.source = "nvmlDeviceGetPowerUsage";
+      description_.note = "energy counter unavailable (" + counterReason + ") and no instant power field (" +
+                          powerProbe_ + "); integrating nvmlDeviceGetPowerUsage sampled every " + formatMs(periodMs) +
+                          " ms on a background thread" +
+                          (averagingMs > 0 ? "; on Ampere and newer that is a 1 s trailing average, so energy "
+                                             "windows shorter than several seconds are smeared"
+                                           : "");
+    }
+    sampler_ = std::thread([this] { samplerLoop(); });
+  }
+
+  /** Adds the trapezoid from the last sample to a fresh one; throws what the thread or this call hit. */
+  EnergyReading integrateNowLocked() {
+    if (!samplerErrorCode_.empty()) throw MeterError(samplerErrorCode_, samplerErrorMessage_);
+    const PowerReading p = powerSample();
+    accumulate(p);
+    return {p.tNs, joules_};
+  }
+
+  void accumulate(const PowerReading& p) {
+    if (p.tNs > last_.tNs) joules_ += 0.5 * (p.watts + last_.watts) * static_cast<double>(p.tNs - last_.tNs) * 1e-9;
+    last_ = p;
+  }
+
+  void samplerLoop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stop_) {
+      wake_.wait_for(lock, std::chrono::nanoseconds(samplePeriodNs_), [this] { return stop_; });
+      if (stop_) break;
+      try {
+        accumulate(powerSample());
+      } catch (const MeterError& e) {
+        // Kept, not swallowed: the next read() throws it, so a board lost mid-window ends the measurement.
+        samplerErrorCode_ = e.code();
+        samplerErrorMessage_ = std::string(e.what()) + " (seen by the power sampler)";
+        break;
+      }
+    }
+  }
+
   unsigned index_;
+  std::string id_;
+  std::shared_ptr<Session> session_;  // keeps NVML initialised while the meter lives
   nvmlDevice_t device_;
-  unsigned long long baseMj_ = 0;
-  bool haveBase_ = false;
+
+  mutable std::mutex mu_;
+  MeterDescription description_;
+  // energy-counter
+  EdgeClock edges_;
+  double baseMj_ = 0;
+  // power-sampling and readPower()
+  PowerSource powerSource_ = PowerSource::None;
+  std::string powerProbe_;
+  nvmlReturn_t powerProbeError_ = NVML_SUCCESS;
+  bool sampling_ = false;
+  int64_t samplePeriodNs_ = 10000000;
+  PowerReading last_;
+  double joules_ = 0;
+  std::string samplerErrorCode_, samplerErrorMessage_;
+  bool stop_ = false;
+  std::condition_variable wake_;
+  std::thread sampler_;
 };
+
+DeviceStatus NvmlMeter::status() {
+  const Api& api = lib().api();
+  DeviceStatus st;
+  auto note = [&](const char* field, const char* callName, nvmlReturn_t r) {
+    if (r == NVML_ERROR_GPU_IS_LOST) throw callError(callName, r, id_);
+    st.unavailable.push_back(std::string(field) + ": " + callName + " returned NVML_" + returnName(r));
+  };
+  auto missing = [&](const char* field, const char* callName) {
+    st.unavailable.push_back(std::string(field) + ": " + callName + " is missing from the library");
+  };
+  char buffer[NVML_DEVICE_UUID_V2_BUFFER_SIZE];
+  if (!api.deviceGetName) missing("name", "nvmlDeviceGetName");
+  else if (nvmlReturn_t r = call(api.deviceGetName, device_, buffer, unsigned{sizeof buffer}); r == NVML_SUCCESS) st.name = buffer;
+  else note("name", "nvmlDeviceGetName", r);
+  if (!api.deviceGetUUID) missing("uuid", "nvmlDeviceGetUUID");
+  else if (nvmlReturn_t r = call(api.deviceGetUUID, device_, buffer, unsigned{sizeof buffer}); r == NVML_SUCCESS) st.uuid = buffer;
+  else note("uuid", "nvmlDeviceGetUUID", r);
+  if (!api.systemGetDriverVersion) missing("driverVersion", "nvmlSystemGetDriverVersion");
+  else if (nvmlReturn_t r = call(api.systemGetDriverVersion, buffer, unsigned{sizeof buffer}); r == NVML_SUCCESS) st.driverVersion = buffer;
+  else note("driverVersion", "nvmlSystemGetDriverVersion", r);
+  if (api.deviceGetArchitecture) {
+    static const char* kArch[] = {"", "", "Kepler", "Maxwell", "Pascal", "Volta", "Turing", "Ampere", "Ada", "Hopper", "Blackwell"};
+    unsigned arch = NVML_DEVICE_ARCH_UNKNOWN;
+    if (nvmlReturn_t r = call(api.deviceGetArchitecture, device_, &arch); r == NVML_SUCCESS)
+      st.architecture = arch < sizeof kArch / sizeof *kArch && *kArch[arch] ? kArch[arch] : "arch " + std::to_string(arch);
+    else note("architecture", "nvmlDeviceGetArchitecture", r);
+  } else {
+    missing("architecture", "nvmlDeviceGetArchitecture");
+  }
+  unsigned value = 0;
+  if (!api.deviceGetEnforcedPowerLimit) missing("powerLimitW", "nvmlDeviceGetEnforcedPowerLimit");
+  else if (nvmlReturn_t r = call(api.deviceGetEnforcedPowerLimit, device_, &value); r == NVML_SUCCESS) st.powerLimitW = value * 1e-3;
+  else note("powerLimitW", "nvmlDeviceGetEnforcedPowerLimit", r);
+  if (!api.deviceGetClockInfo) {
+    missing("smClockMHz", "nvmlDeviceGetClockInfo");
+    missing("memClockMHz", "nvmlDeviceGetClockInfo");
+  } else {
+    if (nvmlReturn_t r = call(api.deviceGetClockInfo, device_, NVML_CLOCK_SM, &value); r == NVML_SUCCESS) st.smClockMHz = value;
+    else note("smClockMHz", "nvmlDeviceGetClockInfo(NVML_CLOCK_SM)", r);
+    if (nvmlReturn_t r = call(api.deviceGetClockInfo, device_, NVML_CLOCK_MEM, &value); r == NVML_SUCCESS) st.memClockMHz = value;
+    else note("memClockMHz", "nvmlDeviceGetClockInfo(NVML_CLOCK_MEM)", r);
+  }
+  if (!api.deviceGetTemperature) missing("temperatureC", "nvmlDeviceGetTemperature");
+  else if (nvmlReturn_t r = call(api.deviceGetTemperature, device_, NVML_TEMPERATURE_GPU, &value); r == NVML_SUCCESS) st.temperatureC = value;
+  else note("temperatureC", "nvmlDeviceGetTemperature", r);
+  if (!api.deviceGetClockEventReasons) {
+    missing("clockEvents", "nvmlDeviceGetCurrentClocksEventReasons");
+  } else {
+    unsigned long long reasons = 0;
+    if (nvmlReturn_t r = call(api.deviceGetClockEventReasons, device_, &reasons); r == NVML_SUCCESS) {
+      st.clockEventsKnown = true;
+      st.clockEventReasons = reasons;
+      for (const auto& reason : kClockEventReasons) {
+        if (!(reasons & reason.bit)) continue;
+        st.clockEvents.push_back(reason.name);
+        st.throttled = st.throttled || reason.slowdown;
+      }
+    } else {
+      note("clockEvents", api.clockEventReasonsName, r);
+    }
+  }
+  if (powerSource_ != PowerSource::None) {
+    PowerReading p;
+    try {
+      p = powerSample();
+      st.powerW = p.watts;
+    } catch (const MeterError& e) {
+      if (e.code() == "NVML_GPU_LOST") throw;
+      st.unavailable.push_back(std::string("powerW: ") + e.what());
+    }
+  } else {
+    st.unavailable.push_back("powerW: " + powerProbe_);
+  }
+  return st;
+}
 
 }  // namespace
 
 MeterAvailability nvmlAvailability() {
-  NvmlLibrary& lib = library();
-  if (!lib.initialized) return {"nvml", "nvml", false, lib.loadError};
-  unsigned count = 0;
-  std::lock_guard<std::mutex> lock(lib.mu);
-  const nvmlReturn_t r = lib.deviceGetCount(&count);
-  if (r != NVML_SUCCESS) return {"nvml", "nvml", false, std::string("nvmlDeviceGetCount_v2: NVML_") + returnName(r)};
-  if (count == 0) return {"nvml", "nvml", false, "NVML reports no GPU"};
-  if (!lib.deviceGetTotalEnergyConsumption)
-    return {"nvml:0", "nvml", false, "nvmlDeviceGetTotalEnergyConsumption is missing from the library"};
-  return {count == 1 ? "nvml:0" : "nvml:0.." + std::to_string(count - 1), "nvml", true, ""};
+  try {
+    auto session = Session::open();
+    Library& lib = Library::get();
+    unsigned count = 0;
+    nvmlReturn_t r;
+    {
+      std::lock_guard<std::mutex> lock(lib.mutex());
+      r = lib.api().deviceGetCount(&count);
+    }
+    if (r != NVML_SUCCESS) return {"nvml", "nvml", false, std::string("nvmlDeviceGetCount_v2: NVML_") + returnName(r)};
+    if (count == 0) return {"nvml", "nvml", false, "NVML reports no GPU"};
+    return {count == 1 ? "nvml:0" : "nvml:0.." + std::to_string(count - 1), "nvml", true, ""};
+  } catch (const MeterError& e) {
+    return {"nvml", "nvml", false, e.what()};
+  }
 }
 
 std::unique_ptr<Meter> openNvmlMeter(unsigned index) {
-  NvmlLibrary& lib = library();
-  if (!lib.initialized) throw MeterError("NVML_UNAVAILABLE", "meter nvml:" + std::to_string(index) + " is unavailable: " + lib.loadError);
-  std::lock_guard<std::mutex> lock(lib.mu);
+  auto session = Session::open();
+  Library& lib = Library::get();
+  const std::string id = "nvml:" + std::to_string(index);
   unsigned count = 0;
-  nvmlReturn_t r = lib.deviceGetCount(&count);
-  if (r != NVML_SUCCESS) fail("nvmlDeviceGetCount_v2", r);
-  if (index >= count)
-    throw MeterError("UNKNOWN_METER", "meter nvml:" + std::to_string(index) + " does not exist; NVML sees " +
-                                          std::to_string(count) + " GPU(s)");
   nvmlDevice_t device = nullptr;
-  r = lib.deviceGetHandleByIndex(index, &device);
-  if (r != NVML_SUCCESS) fail("nvmlDeviceGetHandleByIndex_v2", r);
-  if (!lib.deviceGetTotalEnergyConsumption)
-    throw MeterError("NVML_NOT_SUPPORTED", "nvmlDeviceGetTotalEnergyConsumption is missing from the library");
-  return std::make_unique<NvmlMeter>(index, device);
+  {
+    std::lock_guard<std::mutex> lock(lib.mutex());
+    nvmlReturn_t r = lib.api().deviceGetCount(&count);
+    if (r != NVML_SUCCESS) throw callError("nvmlDeviceGetCount_v2", r, id);
+    if (index >= count)
+      throw MeterError("UNKNOWN_METER",
+                       "meter " + id + " does not exist; NVML sees " + std::to_string(count) + " GPU(s)");
+    r = lib.api().deviceGetHandleByIndex(index, &device);
+    if (r != NVML_SUCCESS) throw callError("nvmlDeviceGetHandleByIndex_v2", r, id);
+  }
+  auto meter = std::make_unique<NvmlMeter>(index, std::move(session), device);
+  meter->start();
+  return meter;
 }
 
 }  // namespace etok::meters

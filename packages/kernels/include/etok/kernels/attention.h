@@ -26,6 +26,17 @@ class PreparedAttention {
   virtual void synchronize() {}
   /** Copies the last output to host float32 (length outputSpec(p).elements()). */
   virtual std::vector<float> output() = 0;
+
+  // Optional hooks of device backends; the defaults are what a CPU backend needs (nothing).
+  /** Device time of the last run() in seconds, from events recorded around its launches (waits for them);
+   *  negative when the backend has no device clock. */
+  virtual double lastRunDeviceSeconds() { return -1.0; }
+  /** Evicts the device's caches (L2) before a cold sample, enqueued like a run(); the host flushes its own. */
+  virtual void flushDeviceCaches() {}
+  /** Overwrites the output and intermediates with NaN so that the next output() proves every element was written. */
+  virtual void poisonOutput() {}
+  /** The kernel path chosen, for logs and results (e.g. "cuda mma<d128, 64 rows>, grid 4x16x1, 1 KV split(s)"). */
+  virtual std::string describe() const { return {}; }
 };
 
 /** CPU path; `threads` <= 0 uses every hardware thread. */
@@ -38,6 +49,10 @@ std::unique_ptr<PreparedAttention> prepareCuda(const Problem& p, const HostTenso
 std::vector<double> referenceExact(const Problem& p, const HostTensors& inputs);
 /** fp64 reference of dense attention on the same inputs (no sparsity, no quantization; MLA stays MLA). */
 std::vector<double> referenceDense(const Problem& p, const HostTensors& inputs);
+
+/** The reference's NSA-style selection (sparse lever only): for each (batch, kv group, query row), in that order,
+ *  the selected block indices, ascending. Under mla the latent cache is the one group. */
+std::vector<std::vector<int64_t>> referenceSelection(const Problem& p, const HostTensors& inputs);
 
 /** Relative L2 error ||out - ref|| / ||ref||. */
 double relativeL2(const std::vector<float>& out, const std::vector<double>& ref);

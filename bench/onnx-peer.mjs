@@ -1,0 +1,188 @@
+#!/usr/bin/env node
+// etok's dense attention vs ONNX Runtime (CPU provider) at a few shapes, same inputs, same meter, same harness
+// rules: decode (b1, 32 heads / 8 kv heads, d128) and a causal prefill chunk (b1, q256, 8/2 heads, d64) at
+// contexts 1K, 4K and 8K. ORT runs twice: the fused com.microsoft.GroupQueryAttention op and the plain graph
+// (MatMul/Softmax). Prints a table; writes JSON to bench/results/onnx-peer-<date-time>.json with device, date, commit.
+// Needs the build (npm run build). A few minutes on a 2-core machine. Usage: node bench/onnx-peer.mjs [--meter ID]
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { analyseMeasurement, chooseMeter, DEFAULT_PARAMS, planBench } from '@etok/core';
+import { listDevices, listMeters, measureGroup } from '@etok/native';
+import { runOnnxPeer } from '../packages/cli/dist/onnx/index.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const meterArg = process.argv.indexOf('--meter');
+const requestedMeter = meterArg > 0 ? process.argv[meterArg + 1] : 'auto';
+const meter = requestedMeter === 'auto' ? chooseMeter('cpu', listMeters()).meter : requestedMeter;
+const timing = {
+  warmupS: 0.1,
+  minTimeS: 0.2,
+  maxTimeS: 0.6,
+  minWindowS: 0.2,
+  minWindowUpdates: 20,
+  minTrials: 3,
+  maxTrials: 6,
+  energyCiTarget: 0.03,
+  energyBudgetS: 2,
+  idleS: 0.3,
+};
+
+function plan(phase, heads, kvHeads, headDim, qLen) {
+  return planBench(
+    {
+      device: 'cpu',
+      meter,
+      variants: ['dense'],
+      phases: [phase],
+      ctx: [1024, 4096, 8192],
+      ...(qLen ? { qLen: [qLen] } : {}),
+      heads: [heads],
+      kvHeads: [kvHeads],
+      headDim: [headDim],
+      rank: 512,
+      ropeDim: 64,
+      params: DEFAULT_PARAMS,
+      profile: 'uniform',
+      seed: 1,
+      quality: false,
+      timing,
+    },
+    16 * 2 ** 30,
+  );
+}
+
+async function measureEtok(p, config) {
+  const raw = (
+    await measureGroup([
+      {
+        variant: config.variant,
+        phase: config.phase,
+        dtype: config.dtype,
+        device: 'cpu',
+        meter,
+        shape: config.shape,
+        params: { ...config.params, scale: config.params.scale ?? undefined },
+        profile: p.profile,
+        seed: p.seed,
+        quality: false,
+        timing: p.timing,
+      },
+    ]).result
+  )[0];
+  return { measurement: analyseMeasurement(config, raw, { timing: p.timing }), meter: raw.meter };
+}
+
+const rows = [];
+let meterInfo;
+for (const p of [plan('decode', 32, 8, 128), plan('prefill', 8, 2, 64, 256)]) {
+  for (const config of p.configs) {
+    process.stderr.write(`${config.id}: etok…`);
+    const etok = await measureEtok(p, config);
+    meterInfo ??= etok.meter;
+    process.stderr.write(' ORT fused…');
+    const fused = await runOnnxPeer(p, config, { meter });
+    process.stderr.write(' ORT plain…\n');
+    const plain = await runOnnxPeer(p, config, { meter, form: 'plain' });
+    rows.push({
+      id: config.id,
+      etok: etok.measurement,
+      fused: fused.ok ? fused.measurement : null,
+      plain: plain.ok ? plain.measurement : null,
+    });
+  }
+}
+
+const fmt = (x, unit) => {
+  if (!Number.isFinite(x)) return '—';
+  const [s, p] = [
+    [1, ''],
+    [1e-3, 'm'],
+    [1e-6, 'µ'],
+  ].find(([s]) => Math.abs(x) >= s) ?? [1e-9, 'n'];
+  return `${(x / s).toPrecision(3)} ${p}${unit}`;
+};
+const ratio = (a, b) => (a && b ? `${(a / b).toFixed(2)}×` : '—');
+const header = [
+  'configuration',
+  'etok t',
+  'ORT-GQA t',
+  '÷etok',
+  'ORT-plain t',
+  '÷etok',
+  'etok J',
+  'ORT-GQA J',
+  '÷etok',
+  'ORT-plain J',
+  '÷etok',
+];
+const table = rows.map((r) => [
+  r.id,
+  fmt(r.etok.time.medianS, 's'),
+  fmt(r.fused?.time.medianS, 's'),
+  ratio(r.fused?.time.medianS, r.etok.time.medianS),
+  fmt(r.plain?.time.medianS, 's'),
+  ratio(r.plain?.time.medianS, r.etok.time.medianS),
+  fmt(r.etok.energy.joulesPerCall, 'J'),
+  fmt(r.fused?.energy.joulesPerCall, 'J'),
+  ratio(r.fused?.energy.joulesPerCall, r.etok.energy.joulesPerCall),
+  fmt(r.plain?.energy.joulesPerCall, 'J'),
+  ratio(r.plain?.energy.joulesPerCall, r.etok.energy.joulesPerCall),
+]);
+const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
+const line = (cells) =>
+  cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+const energyKind = meterInfo?.measured
+  ? `MEASURED by ${meterInfo.id}`
+  : `MODELED (${meterInfo?.id}), not measured`;
+console.log(`energy: ${energyKind}; per call; ratios are ORT ÷ etok (>1: ORT costs more)`);
+console.log(line(header));
+for (const r of table) console.log(line(r));
+
+let commit = 'unknown';
+try {
+  commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root }).toString().trim();
+  const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+    cwd: root,
+  }).toString();
+  if (dirty.trim()) commit += '-dirty';
+} catch {}
+const date = new Date().toISOString();
+const out = join(root, 'bench', 'results', `onnx-peer-${date.slice(0, 19).replace(/:/g, '')}.json`);
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(
+  out,
+  `${JSON.stringify(
+    {
+      bench: 'onnx-peer',
+      date,
+      commit,
+      device: { ...listDevices().find((d) => d.id === 'cpu'), logicalCores: cpus().length },
+      meter: meterInfo,
+      timing,
+      rows: rows.map((r) => ({
+        id: r.id,
+        etok: {
+          medianS: r.etok.time.medianS,
+          joulesPerCall: r.etok.energy.joulesPerCall,
+          valid: r.etok.valid,
+        },
+        ortGqa: r.fused && {
+          medianS: r.fused.time.medianS,
+          joulesPerCall: r.fused.energy.joulesPerCall,
+          form: r.fused.peer.form,
+        },
+        ortPlain: r.plain && {
+          medianS: r.plain.time.medianS,
+          joulesPerCall: r.plain.energy.joulesPerCall,
+          form: r.plain.peer.form,
+        },
+      })),
+    },
+    null,
+    2,
+  )}\n`,
+);
+console.error(`results: ${out}`);

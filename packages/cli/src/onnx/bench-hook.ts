@@ -1,0 +1,180 @@
+// What `etok bench` needs for ONNX Runtime, so that bench.ts only declares the options and hands over:
+// `--onnx FILE --tokens-per-run N [--input name=SHAPE|FILE.npy …]` (a user's model, its own results document) and
+// `--peer onnx` (each configuration also measured through ORT, kept under `peer` in the results document so that
+// commands reading `measurements` never mistake ORT for an etok kernel, and printed side by side with the ratio).
+import { resolve } from 'node:path';
+import {
+  type BenchPlan,
+  EtokError,
+  type Measurement,
+  type Results,
+  SUITE_DEFINITIONS,
+  SUITES,
+  type Suite,
+  type TimingSettings,
+} from '@etok/core';
+import type { CommandIo } from '../io.js';
+import { type ParsedArgs, parseNumber, parsePositiveInt, stringOption } from '../options.js';
+import { writeJsonAtomic } from '../output/results-writer.js';
+import { renderTable, si } from '../output/table.js';
+import { benchOnnxModel } from './model-runner.js';
+import { peerComparison, runOnnxPeer } from './peer.js';
+
+function allValues(args: ParsedArgs, name: string): string[] {
+  const v = args.values[name];
+  return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
+}
+
+/** The suite's harness settings when --suite is given (quick: a short energy budget), then the explicit flags. */
+function timingFromArgs(args: ParsedArgs): Partial<TimingSettings> {
+  const suite = stringOption(args, 'suite');
+  if (suite !== undefined && !(SUITES as readonly string[]).includes(suite))
+    throw new EtokError('BAD_USAGE', `--suite '${suite}' is not one of ${SUITES.join(', ')}`);
+  const base = suite ? SUITE_DEFINITIONS[suite as Suite].timing : {};
+  const budget = stringOption(args, 'time-budget');
+  const ci = stringOption(args, 'ci-target');
+  return {
+    ...base,
+    ...(budget !== undefined
+      ? { energyBudgetS: parseNumber('time-budget', budget, (x) => x > 0, 'seconds > 0') }
+      : {}),
+    ...(ci !== undefined
+      ? { energyCiTarget: parseNumber('ci-target', ci, (x) => x > 0 && x < 1, 'a fraction between 0 and 1') }
+      : {}),
+  };
+}
+
+function defaultOut(cwd: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+  return resolve(cwd, `etok-results-${stamp}.json`);
+}
+
+/** `etok bench --onnx FILE …`: measures the model, writes the results file, prints a table or the JSON. */
+export async function runOnnxModelCommand(args: ParsedArgs, io: CommandIo): Promise<number> {
+  const file = stringOption(args, 'onnx')!;
+  const tokensText = stringOption(args, 'tokens-per-run');
+  if (tokensText === undefined)
+    throw new EtokError(
+      'BAD_USAGE',
+      '--onnx needs --tokens-per-run N (tokens one run of the model produces)',
+    );
+  if (stringOption(args, 'peer') !== undefined)
+    throw new EtokError('BAD_USAGE', '--peer compares etok kernels with a peer; it does not apply to --onnx');
+  const tokensPerRun = parsePositiveInt('tokens-per-run', tokensText);
+  const phaseText = stringOption(args, 'phase') ?? 'decode';
+  if (phaseText !== 'decode' && phaseText !== 'prefill')
+    throw new EtokError('BAD_USAGE', `--phase '${phaseText}' with --onnx is one of decode, prefill`);
+  const boundary = stringOption(args, 'boundary') ?? 'chip';
+  if (!['chip', 'server', 'rack', 'facility'].includes(boundary))
+    throw new EtokError('BAD_USAGE', `--boundary '${boundary}' is not one of chip, server, rack, facility`);
+  const json = args.values.json === true;
+  const outPath = resolve(io.cwd, stringOption(args, 'out') ?? defaultOut(io.cwd));
+  let interrupted = false;
+  const removeInterrupt = io.onInterrupt(() => {
+    interrupted = true;
+  });
+  try {
+    const device = stringOption(args, 'device');
+    const seed = stringOption(args, 'seed');
+    const result = await benchOnnxModel({
+      file,
+      tokensPerRun,
+      inputs: allValues(args, 'input'),
+      ...(device !== undefined ? { device } : {}),
+      meter: stringOption(args, 'meter') ?? 'auto',
+      timing: timingFromArgs(args),
+      phase: phaseText,
+      ...(seed !== undefined ? { seed: parsePositiveInt('seed', seed) } : {}),
+      cwd: io.cwd,
+      pue: parseNumber('pue', stringOption(args, 'pue') ?? '1', (x) => x >= 1, 'a PUE ≥ 1'),
+      boundary: boundary as 'chip',
+      commandLine: ['etok', 'bench', ...process.argv.slice(3)],
+      cancelled: () => interrupted,
+      ...(json ? {} : { onProgress: (stage: string) => io.stderr.write(`\r${file}: ${stage}…`.padEnd(60)) }),
+    });
+    if (!json) io.stderr.write(`${'\r'.padEnd(61)}\r`);
+    writeJsonAtomic(outPath, result.document);
+    if (json) io.stdout.write(`${JSON.stringify(result.document, null, 2)}\n`);
+    else io.stdout.write(renderModelTable(result.document, result.measurement));
+    if (!json) io.stderr.write(`results: ${outPath}\n`);
+    return interrupted ? 130 : 0;
+  } finally {
+    removeInterrupt();
+  }
+}
+
+function renderModelTable(doc: Results, m: Measurement): string {
+  const meter = doc.meter;
+  const measured = m.energy.windows.length > 0;
+  const tag = meter.measured ? '' : ' (modeled)';
+  const info = (m as { onnx?: { executionProvider: string; providerReason: string; ortVersion: string } })
+    .onnx;
+  const head =
+    `${m.variant}: ONNX Runtime ${info?.ortVersion} ${info?.executionProvider} execution provider (${info?.providerReason})\n` +
+    (measured
+      ? `energy: ${meter.measured ? 'MEASURED' : 'MODELED, not measured'} by ${meter.id} (${meter.boundary})\n`
+      : 'energy: NOT measured (no meter could be opened)\n');
+  const e = m.energy;
+  return (
+    head +
+    renderTable(
+      [
+        { header: 'model' },
+        { header: 'time/run', align: 'right' },
+        { header: `J/run${tag}`, align: 'right' },
+        { header: 'J/run 95% CI', align: 'right' },
+        { header: `J/token${tag}`, align: 'right' },
+        { header: 'avg W', align: 'right' },
+        { header: 'windows', align: 'right' },
+      ],
+      [
+        [
+          m.variant,
+          si(m.time.medianS, 's'),
+          measured ? si(e.joulesPerCall, 'J') : '—',
+          measured && e.ciLowJoulesPerCall !== undefined
+            ? `${si(e.ciLowJoulesPerCall, 'J')}…${si(e.ciHighJoulesPerCall ?? Number.NaN, 'J')}`
+            : '—',
+          measured ? si(e.joulesPerToken, 'J') : '—',
+          measured ? si(e.avgPowerW, 'W') : '—',
+          String(e.windows.length),
+        ],
+      ],
+    )
+  );
+}
+
+/**
+ * `--peer onnx`, after etok's own measurements: each configuration of the plan through ORT with the same meter.
+ * Stores `doc.peer = { runtime, measurements, skipped }` and returns the side-by-side table to print.
+ */
+export async function runPeerMeasurements(
+  plan: BenchPlan,
+  meter: string,
+  doc: Results,
+  options: { onProgress?: (label: string, fraction: number) => void; cancelled?: () => boolean } = {},
+): Promise<string> {
+  const measurements: Measurement[] = [];
+  const skipped: { id: string; reason: string }[] = [];
+  const peerDoc = doc as Results & { peer?: unknown };
+  for (const config of plan.configs) {
+    if (options.cancelled?.()) break;
+    const result = await runOnnxPeer(plan, config, {
+      meter,
+      ...(options.onProgress
+        ? { onProgress: (stage: string, f: number) => options.onProgress!(`ORT ${config.id}: ${stage}`, f) }
+        : {}),
+      ...(options.cancelled ? { cancelled: options.cancelled } : {}),
+    });
+    if (result.ok) measurements.push(result.measurement);
+    else skipped.push({ id: result.id, reason: result.reason });
+    peerDoc.peer = { runtime: 'onnxruntime', measurements, skipped };
+  }
+  const { columns, rows } = peerComparison(doc.measurements, measurements, !doc.meter.measured);
+  const lines = [
+    `etok vs ONNX Runtime (same inputs, meter ${meter}; ratio = ORT ÷ etok):`,
+    renderTable(columns, rows),
+  ];
+  for (const s of skipped) lines.push(`ORT: ${s.id} not compared: ${s.reason}`);
+  return `${lines.join('\n').trimEnd()}\n`;
+}

@@ -1,0 +1,511 @@
+// The attention core, written once (STYLE 13). What varies is a policy:
+//   KV layout  — Plan::keys (dense: one segment per kv head; mla: ckv ‖ kRope of the shared latent cache) and
+//                Plan::valueStore();
+//   selection  — all visible tokens, or the NSA-style blocks chosen per (sequence, group, row) by selectRow();
+//   KV storage — Fmt<F> (f32, bf16, f16, int8, int4, fp8), dequantized in registers; scales are applied once per
+//                group to partial dot products (QK) and folded into the softmax weights (PV).
+// Online softmax over tiles of kTile tokens (no score matrix), query blocks of up to kQueryBlock queries that share
+// each loaded KV vector (the GQA heads of a group, or rows of a prefill chunk).
+// Include inside a translation unit that first defines ETOK_CPU_ISA and includes its vec_<isa>.h.
+#pragma once
+
+#ifndef ETOK_CPU_ISA
+#error "define ETOK_CPU_ISA (portable or avx2) and include its vector header before attention_core.h"
+#endif
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "../common/numeric.h"
+#include "plan.h"
+
+namespace etok::kernels::cpu::ETOK_CPU_ISA {
+
+#include "kv_formats.h"
+
+constexpr int kTile = kTileTokens;
+constexpr int kQueryBlock = kQueryBlockSize;
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+/** Where a tile's rows live: in the cache at its stored format, or in a dequantized f32 copy (dequantizeTile). */
+struct Segment {
+  const uint8_t* base = nullptr;     // row of the tile's first token
+  int64_t stride = 0;                // bytes from one token's row to the next
+  const uint16_t* scales = nullptr;  // f16 scales of the first token (scaled formats only)
+  int64_t scaleStride = 0;
+  int64_t dim = 0, groups = 0, groupSize = 0;
+  const uint8_t* row(int i) const { return base + i * stride; }
+  const uint16_t* rowScales(int i) const { return scales + i * scaleStride; }
+};
+
+struct TileView {
+  Segment keys[2];  // dense: {k}; mla: {ckv, kRope}
+  int keySegments = 1;
+  Segment values;   // dense: v; mla: ckv again
+  float scale = 1.0f;
+  int64_t vDim = 0;
+};
+
+inline Segment cacheSegment(const VectorStore& st, int64_t firstRow) {
+  Segment s;
+  s.base = st.row(firstRow);
+  s.stride = st.rowBytes;
+  s.scales = st.groups ? st.rowScales(firstRow) : nullptr;
+  s.scaleStride = st.groups;
+  s.dim = st.dim, s.groups = st.groups, s.groupSize = st.groupSize;
+  return s;
+}
+
+/** QK scores of N queries against the tile's n tokens: scores[q·kTile + i], scaled. */
+/** Unscaled formats, two tokens at a time: each query chunk is loaded once for both tokens (8 accumulators at
+ *  N = 4), which relieves the load ports that bound this loop. Returns how many tokens it scored. */
+template <StoreFormat F, int N>
+int scoreTokenPairs(const TileView& V, const float* const* q, int n, float* scores) {
+  using T = Vec::T;
+  int i = 0;
+  for (; i + 2 <= n; i += 2) {
+    T a[N], c[N];
+    float ta[N], tc[N];
+    for (int j = 0; j < N; j++) a[j] = Vec::zero(), c[j] = Vec::zero(), ta[j] = 0.0f, tc[j] = 0.0f;
+    int64_t qOff = 0;
+    for (int s = 0; s < V.keySegments; s++) {
+      const Segment& st = V.keys[s];
+      const uint8_t* r0 = st.row(i);
+      const uint8_t* r1 = st.row(i + 1);
+      const int64_t vend = vectorEnd<F>(st.dim);
+      int64_t e = 0;
+      for (; e < vend; e += Vec::W) {
+        const T k0 = loadAt<F>(r0, 0, st.dim, e), k1 = loadAt<F>(r1, 0, st.dim, e);
+        for (int j = 0; j < N; j++) {
+          const T qv = Vec::load(q[j] + qOff + e);
+          a[j] = Vec::fma(qv, k0, a[j]);
+          c[j] = Vec::fma(qv, k1, c[j]);
+        }
+      }
+      for (; e < st.dim; e++) {
+        const float k0 = load1At<F>(r0, 0, st.dim, e), k1 = load1At<F>(r1, 0, st.dim, e);
+        for (int j = 0; j < N; j++) ta[j] += q[j][qOff + e] * k0, tc[j] += q[j][qOff + e] * k1;
+      }
+      qOff += st.dim;
+    }
+    for (int j = 0; j < N; j++) {
+      scores[j * kTile + i] = (Vec::hsum(a[j]) + ta[j]) * V.scale;
+      scores[j * kTile + i + 1] = (Vec::hsum(c[j]) + tc[j]) * V.scale;
+    }
+  }
+  return i;
+}
+
+template <StoreFormat F, int N>
+void scoreTile(const TileView& V, const float* const* q, int n, float* scores) {
+  using T = Vec::T;
+  int first = 0;
+  if constexpr (!Fmt<F>::kScaled) first = scoreTokenPairs<F, N>(V, q, n, scores);
+  for (int i = first; i < n; i++) {
+    T tot[N];
+    float tail[N];
+    for (int j = 0; j < N; j++) tot[j] = Vec::zero(), tail[j] = 0.0f;
+    int64_t qOff = 0;
+    for (int s = 0; s < V.keySegments; s++) {
+      const Segment& st = V.keys[s];
+      const uint8_t* row = st.row(i);
+      const int64_t gs = groupSize<F>(st);
+      for (int64_t grp = 0; grp < groupCount<F>(st); grp++) {
+        const int64_t begin = grp * gs, len = std::min(gs, st.dim - begin), vend = vectorEnd<F>(len);
+        T part0[N], part1[N];
+        float ptail[N];
+        for (int j = 0; j < N; j++) part0[j] = Vec::zero(), part1[j] = Vec::zero(), ptail[j] = 0.0f;
+        int64_t e = 0;
+        // Two independent accumulator sets keep the FMA pipes busy when N is small.
+        for (; e + 2 * Vec::W <= vend; e += 2 * Vec::W) {
+          const T k0 = loadAt<F>(row, begin, len, e), k1 = loadAt<F>(row, begin, len, e + Vec::W);
+          for (int j = 0; j < N; j++) {
+            part0[j] = Vec::fma(Vec::load(q[j] + qOff + begin + e), k0, part0[j]);
+            part1[j] = Vec::fma(Vec::load(q[j] + qOff + begin + e + Vec::W), k1, part1[j]);
+          }
+        }
+        for (; e < vend; e += Vec::W) {
+          const T k0 = loadAt<F>(row, begin, len, e);
+          for (int j = 0; j < N; j++) part0[j] = Vec::fma(Vec::load(q[j] + qOff + begin + e), k0, part0[j]);
+        }
+        for (; e < len; e++) {
+          const float k1 = load1At<F>(row, begin, len, e);
+          for (int j = 0; j < N; j++) ptail[j] += q[j][qOff + begin + e] * k1;
+        }
+        if constexpr (Fmt<F>::kScaled) {
+          const float sc = Vec::half(st.rowScales(i)[grp]);
+          const T scv = Vec::bcast(sc);
+          for (int j = 0; j < N; j++) tot[j] = Vec::fma(Vec::add(part0[j], part1[j]), scv, tot[j]), tail[j] += ptail[j] * sc;
+        } else {
+          for (int j = 0; j < N; j++) tot[j] = Vec::add(tot[j], Vec::add(part0[j], part1[j])), tail[j] += ptail[j];
+        }
+      }
+      qOff += st.dim;
+    }
+    for (int j = 0; j < N; j++) scores[j * kTile + i] = (Vec::hsum(tot[j]) + tail[j]) * V.scale;
+  }
+}
+
+/** acc[j] += Σ_i w[j][i] · value(t0 + i) for N queries; w already carries the value's group scale. */
+template <StoreFormat F, int N>
+void accumulateTile(const TileView& V, const float* const* w, int64_t wGroupStride, float* const* acc, int n) {
+  using T = Vec::T;
+  const Segment& vs = V.values;
+  const uint8_t* rows[kTile];
+  for (int i = 0; i < n; i++) rows[i] = vs.row(i);
+  const int64_t gs = groupSize<F>(vs);
+  for (int64_t grp = 0; grp < groupCount<F>(vs); grp++) {
+    const int64_t begin = grp * gs, len = std::min(gs, vs.dim - begin), vend = vectorEnd<F>(len);
+    const float* wg[N];
+    for (int j = 0; j < N; j++) wg[j] = w[j] + grp * wGroupStride;
+    int64_t e = 0;
+    for (; e + 2 * Vec::W <= vend; e += 2 * Vec::W) {
+      T a0[N], a1[N];
+      for (int j = 0; j < N; j++) a0[j] = Vec::load(acc[j] + begin + e), a1[j] = Vec::load(acc[j] + begin + e + Vec::W);
+      for (int i = 0; i < n; i++) {
+        const T v0 = loadAt<F>(rows[i], begin, len, e), v1 = loadAt<F>(rows[i], begin, len, e + Vec::W);
+        for (int j = 0; j < N; j++) {
+          const T p = Vec::bcast(wg[j][i]);
+          a0[j] = Vec::fma(p, v0, a0[j]);
+          a1[j] = Vec::fma(p, v1, a1[j]);
+        }
+      }
+      for (int j = 0; j < N; j++) Vec::store(acc[j] + begin + e, a0[j]), Vec::store(acc[j] + begin + e + Vec::W, a1[j]);
+    }
+    for (; e < vend; e += Vec::W) {
+      T a0[N];
+      for (int j = 0; j < N; j++) a0[j] = Vec::load(acc[j] + begin + e);
+      for (int i = 0; i < n; i++) {
+        const T v0 = loadAt<F>(rows[i], begin, len, e);
+        for (int j = 0; j < N; j++) a0[j] = Vec::fma(Vec::bcast(wg[j][i]), v0, a0[j]);
+      }
+      for (int j = 0; j < N; j++) Vec::store(acc[j] + begin + e, a0[j]);
+    }
+    for (; e < len; e++)
+      for (int i = 0; i < n; i++) {
+        const float v = load1At<F>(rows[i], begin, len, e);
+        for (int j = 0; j < N; j++) acc[j][begin + e] += wg[j][i] * v;
+      }
+  }
+}
+
+/** One tile for one query block: scores, online-softmax update, weighted values. bias (or null) masks tokens. */
+template <StoreFormat F, int N>
+void tileStep(const TileView& V, Scratch& S, int64_t qkDim, const int64_t* qIdx, int n, const float* bias) {
+  const float* q[N];
+  float* acc[N];
+  for (int j = 0; j < N; j++) q[j] = &S.qf[qIdx[j] * qkDim], acc[j] = &S.acc[qIdx[j] * V.vDim];
+  float* scores = S.scores.data();
+  scoreTile<F, N>(V, q, n, scores);
+  float* probs = S.probs.data();
+  bool any = false;
+  for (int j = 0; j < N; j++) {
+    float* s = scores + j * kTile;
+    float* p = probs + j * kTile;
+    for (int i = n; i < kTile; i++) s[i] = kNegInf;
+    if (bias)
+      for (int i = 0; i < n; i++) s[i] += bias[j * kTile + i];
+    Vec::T mv = Vec::bcast(kNegInf);
+    for (int i = 0; i < kTile; i += Vec::W) mv = Vec::max(mv, Vec::load(s + i));
+    const float tileMax = Vec::hmax(mv);
+    float& m = S.m[qIdx[j]];
+    float& l = S.l[qIdx[j]];
+    if (tileMax == kNegInf) {  // every token masked for this query
+      std::fill(p, p + kTile, 0.0f);
+      continue;
+    }
+    any = true;
+    const float mNew = std::max(m, tileMax);
+    if (mNew > m) {
+      const float correction = std::exp(m - mNew);  // 0 on the first tile (m = -inf)
+      l *= correction;
+      if (m != kNegInf)
+        for (int64_t d = 0; d < V.vDim; d++) acc[j][d] *= correction;
+      m = mNew;
+    }
+    const Vec::T mb = Vec::bcast(mNew);
+    Vec::T sum = Vec::zero();
+    for (int i = 0; i < kTile; i += Vec::W) {
+      const Vec::T e = Vec::exp(Vec::add(Vec::load(s + i), Vec::mul(mb, Vec::bcast(-1.0f))));
+      Vec::store(p + i, e);
+      sum = Vec::add(sum, e);
+    }
+    l += Vec::hsum(sum);
+  }
+  if (!any) return;
+  const float* w[N];
+  int64_t groupStride = 0;
+  if constexpr (Fmt<F>::kScaled) {
+    // Fold each token's value scale into its weight: w[g][j][i] = p[j][i] · scale(t0 + i, g).
+    const Segment& vs = V.values;
+    groupStride = N * kTile;
+    float* scaled = S.scaled.data();
+    for (int i = 0; i < n; i++) {
+      const uint16_t* sc = vs.rowScales(i);
+      for (int64_t grp = 0; grp < vs.groups; grp++) {
+        const float s = Vec::half(sc[grp]);
+        for (int j = 0; j < N; j++) scaled[grp * groupStride + j * kTile + i] = probs[j * kTile + i] * s;
+      }
+    }
+    for (int j = 0; j < N; j++) w[j] = scaled + j * kTile;
+  } else {
+    for (int j = 0; j < N; j++) w[j] = probs + j * kTile;
+  }
+  accumulateTile<F, N>(V, w, groupStride, acc, n);
+}
+
+template <StoreFormat F>
+void tileBlock(const TileView& V, Scratch& S, int64_t qkDim, const int64_t* qIdx, int count, int n, const float* bias) {
+  switch (count) {
+    case 1: tileStep<F, 1>(V, S, qkDim, qIdx, n, bias); break;
+    case 2: tileStep<F, 2>(V, S, qkDim, qIdx, n, bias); break;
+    case 3: tileStep<F, 3>(V, S, qkDim, qIdx, n, bias); break;
+    default: tileStep<F, 4>(V, S, qkDim, qIdx, n, bias); break;
+  }
+}
+
+/** Widens one segment of n tokens to f32 (scales applied) into out, rows `outStride` floats apart. */
+template <StoreFormat F>
+void dequantizeSegment(const Segment& st, int n, float* out, int64_t outStride) {
+  const int64_t gs = groupSize<F>(st);
+  for (int i = 0; i < n; i++) {
+    const uint8_t* row = st.row(i);
+    float* o = out + i * outStride;
+    for (int64_t grp = 0; grp < groupCount<F>(st); grp++) {
+      const int64_t begin = grp * gs, len = std::min(gs, st.dim - begin), vend = vectorEnd<F>(len);
+      float sc = 1.0f;
+      if constexpr (Fmt<F>::kScaled) sc = Vec::half(st.rowScales(i)[grp]);
+      const Vec::T scv = Vec::bcast(sc);
+      int64_t e = 0;
+      for (; e < vend; e += Vec::W) Vec::store(o + begin + e, Vec::mul(loadAt<F>(row, begin, len, e), scv));
+      for (; e < len; e++) o[begin + e] = load1At<F>(row, begin, len, e) * sc;
+    }
+  }
+}
+
+/** The tile as f32 rows in scratch: done once per tile when several query blocks would otherwise each widen the
+ *  same stored values again (mla's many heads, GQA groups above kQueryBlock, prefill chunks). */
+template <StoreFormat F>
+TileView dequantizeTile(const TileView& V, Scratch& S, int n, int64_t qkDim, bool mla) {
+  TileView out = V;
+  float* kbuf = S.kTile.data();
+  int64_t off = 0;
+  for (int s = 0; s < V.keySegments; s++) {
+    dequantizeSegment<F>(V.keys[s], n, kbuf + off, qkDim);
+    Segment d;
+    d.base = reinterpret_cast<const uint8_t*>(kbuf + off);
+    d.stride = qkDim * 4;
+    d.dim = V.keys[s].dim;
+    out.keys[s] = d;
+    off += V.keys[s].dim;
+  }
+  if (mla) {
+    out.values = out.keys[0];  // the values are ckv, already widened
+  } else {
+    float* vbuf = S.vTile.data();
+    dequantizeSegment<F>(V.values, n, vbuf, V.vDim);
+    Segment d;
+    d.base = reinterpret_cast<const uint8_t*>(vbuf);
+    d.stride = V.vDim * 4;
+    d.dim = V.vDim;
+    out.values = d;
+  }
+  return out;
+}
+
+/** One work unit: queries of a (b, g, row chunk) over its KV ranges (or its split of them). */
+template <StoreFormat F>
+void attendUnitAs(Plan& P, int64_t unitIndex, Scratch& S) {
+  const Unit& u = P.units[unitIndex];
+  const Problem& p = P.p;
+  const int64_t G = P.headsPerGroup, nRows = u.row1 - u.row0, M = G * nRows, bs = p.params.blockSize;
+  const bool sparse = p.variant.sparse;
+  // Queries ordered row-major (row, head): a block of kQueryBlock shares a row when G is a multiple of it.
+  std::vector<int64_t>& vis = S.ranges;  // reused: [0, M) visible ends, then token ranges
+  vis.assign(static_cast<size_t>(M), 0);
+  for (int64_t ri = 0; ri < nRows; ri++)
+    for (int64_t hi = 0; hi < G; hi++) {
+      const int64_t qi = ri * G + hi;
+      decodeRow(P.q, P.queryRow(u.b, u.g * G + hi, u.row0 + ri), &S.qf[qi * P.qkDim]);
+      vis[qi] = visibleTokens(p, u.row0 + ri);
+    }
+  std::fill(S.acc.begin(), S.acc.begin() + M * P.vDim, 0.0f);
+  std::fill(S.m.begin(), S.m.begin() + M, kNegInf);
+  std::fill(S.l.begin(), S.l.begin() + M, 0.0f);
+
+  // Token ranges [begin, end) to visit, appended after the M visible ends.
+  const int64_t maxVis = visibleTokens(p, u.row1 - 1), minVis = visibleTokens(p, u.row0);
+  if (sparse) {
+    std::vector<uint8_t> any(static_cast<size_t>(P.nBlocks), 0);
+    for (int64_t r = u.row0; r < u.row1; r++)
+      for (int32_t j : P.selectedList[P.selectionIndex(u.b, u.g, r)]) any[j] = 1;
+    for (int64_t j = 0; j < P.nBlocks; j++) {
+      if (!any[j]) continue;
+      const int64_t begin = j * bs, end = std::min(maxVis, begin + bs);
+      if (begin >= end) continue;
+      if (vis.size() > static_cast<size_t>(M) && vis.back() == begin) vis.back() = end;
+      else vis.push_back(begin), vis.push_back(end);
+    }
+  } else {
+    vis.push_back(0), vis.push_back(maxVis);
+  }
+  if (P.splits > 1) {  // keep this split's share of the tokens, cut at tile multiples
+    int64_t total = 0;
+    for (size_t i = M; i < vis.size(); i += 2) total += vis[i + 1] - vis[i];
+    const int64_t tilesTotal = (total + kTile - 1) / kTile;
+    const int64_t lo = std::min(total, tilesTotal * u.split / P.splits * kTile);
+    const int64_t hi = std::min(total, tilesTotal * (u.split + 1) / P.splits * kTile);
+    int64_t seen = 0;
+    size_t w = M;
+    for (size_t i = M; i < vis.size(); i += 2) {
+      const int64_t begin = vis[i], len = vis[i + 1] - begin;
+      const int64_t from = std::max(lo, seen), to = std::min(hi, seen + len);
+      if (from < to) vis[w] = begin + (from - seen), vis[w + 1] = begin + (to - seen), w += 2;
+      seen += len;
+    }
+    vis.resize(w);
+  }
+
+  const bool prefill = p.phase == Phase::Prefill;
+  // Stored values are widened once per tile into f32 scratch when more than one query block reads them.
+  const bool widen = F != StoreFormat::F32 && M > kQueryBlock;
+  int64_t qIdx[kQueryBlock];
+  auto tileAt = [&](int64_t t0) {
+    TileView direct;
+    direct.keySegments = P.keySegments;
+    for (int sgi = 0; sgi < P.keySegments; sgi++) direct.keys[sgi] = cacheSegment(P.keys[sgi], P.cacheRow(u.b, u.g, t0));
+    direct.values = cacheSegment(P.valueStore(), P.cacheRow(u.b, u.g, t0));
+    direct.scale = P.scale;
+    direct.vDim = P.vDim;
+    return direct;
+  };
+  // One query block over one tile: mask (prefill), then the online-softmax step.
+  auto step = [&](int64_t qb, int64_t t0, int n, const TileView& view, bool wideView) {
+    const int count = static_cast<int>(std::min<int64_t>(kQueryBlock, M - qb));
+    for (int j = 0; j < count; j++) qIdx[j] = qb + j;
+    const float* bias = nullptr;
+    if (prefill && (sparse || t0 + n > minVis)) {
+      float* bb = S.bias.data();
+      bool anyAllowed = false;
+      for (int j = 0; j < count; j++) {
+        const int64_t row = u.row0 + qIdx[j] / G;
+        const uint8_t* sel = sparse ? &P.selected[P.selectionIndex(u.b, u.g, row) * P.nBlocks] : nullptr;
+        for (int i = 0; i < n; i++) {
+          const int64_t t = t0 + i;
+          const bool ok = t < vis[qIdx[j]] && (!sel || sel[t / bs]);
+          bb[j * kTile + i] = ok ? 0.0f : kNegInf;
+          anyAllowed = anyAllowed || ok;
+        }
+      }
+      if (!anyAllowed) return;
+      bias = bb;
+    }
+    if (wideView) {
+      tileBlock<StoreFormat::F32>(view, S, P.qkDim, qIdx, count, n, bias);
+    } else {
+      // PV walks the value tile column by column (32 rows at a time), which the hardware prefetchers follow
+      // poorly from DRAM; ask for the whole tile now so it arrives while QK runs on the keys.
+      const uint8_t* v = view.values.base;
+      for (int64_t off = 0; off < n * view.values.stride; off += 64) __builtin_prefetch(v + off);
+      tileBlock<F>(view, S, P.qkDim, qIdx, count, n, bias);
+    }
+  };
+  if (widen) {
+    // Tile outer: widen each tile once, then every query block reads the f32 copy.
+    for (size_t ri = M; ri < vis.size(); ri += 2)
+      for (int64_t t0 = vis[ri]; t0 < vis[ri + 1]; t0 += kTile) {
+        const int n = static_cast<int>(std::min<int64_t>(kTile, vis[ri + 1] - t0));
+        const TileView wide = dequantizeTile<F>(tileAt(t0), S, n, P.qkDim, p.variant.mla);
+        for (int64_t qb = 0; qb < M; qb += kQueryBlock) step(qb, t0, n, wide, true);
+      }
+  } else {
+    // Query block outer (flash-attention order): its q, accumulators and scores stay in L1 while the KV streams.
+    for (int64_t qb = 0; qb < M; qb += kQueryBlock)
+      for (size_t ri = M; ri < vis.size(); ri += 2)
+        for (int64_t t0 = vis[ri]; t0 < vis[ri + 1]; t0 += kTile) {
+          const int n = static_cast<int>(std::min<int64_t>(kTile, vis[ri + 1] - t0));
+          step(qb, t0, n, tileAt(t0), false);
+        }
+  }
+
+  if (P.splits > 1) {
+    float* part = &P.partial[unitIndex * P.partialStride()];
+    std::copy(S.acc.begin(), S.acc.begin() + M * P.vDim, part);
+    std::copy(S.m.begin(), S.m.begin() + M, part + M * P.vDim);
+    std::copy(S.l.begin(), S.l.begin() + M, part + M * P.vDim + M);
+    return;
+  }
+  float* o = S.tmp.data();
+  for (int64_t qi = 0; qi < M; qi++) {
+    const float inv = S.l[qi] > 0 ? 1.0f / S.l[qi] : 0.0f;
+    for (int64_t d = 0; d < P.vDim; d++) o[d] = S.acc[qi * P.vDim + d] * inv;
+    encodeRow(P.out, P.queryRow(u.b, u.g * G + qi % G, u.row0 + qi / G), o);
+  }
+}
+
+/** NSA-style selection of one (b, g, row) from the stored block means (fp32 scores; rule of SPEC §3). */
+template <StoreFormat A>
+void selectRowAs(Plan& P, int64_t index, Scratch& S) {
+  const Problem& p = P.p;
+  const int64_t rowsPerGroup = P.rows, r = index % rowsPerGroup, bg = index / rowsPerGroup;
+  const int64_t b = bg / P.groups, g = bg % P.groups, G = P.headsPerGroup, bs = p.params.blockSize;
+  const int64_t visible = visibleTokens(p, r), nBlocks = (visible + bs - 1) / bs;
+  // Σ_h q_h · mean = (Σ_h q_h) · mean: sum the group's queries once.
+  float* qs = S.tmp.data();
+  float* qh = S.qf.data();
+  std::fill(qs, qs + P.qkDim, 0.0f);
+  for (int64_t hi = 0; hi < G; hi++) {
+    decodeRow(P.q, P.queryRow(b, g * G + hi, r), qh);
+    for (int64_t d = 0; d < P.qkDim; d++) qs[d] += qh[d];
+  }
+  uint8_t* sel = &P.selected[index * P.nBlocks];
+  std::fill(sel, sel + P.nBlocks, 0);
+  sel[0] = 1;
+  if (p.params.window > 0)
+    for (int64_t j = std::max<int64_t>(0, visible - p.params.window) / bs; j < nBlocks; j++) sel[j] = 1;
+  std::vector<std::pair<float, int32_t>> cand;
+  const int64_t vend = P.qkDim - P.qkDim % Vec::W;
+  for (int64_t j = 0; j < nBlocks; j++) {
+    if (sel[j]) continue;
+    const int64_t meanRow = p.phase == Phase::Decode ? bg * P.nBlocks + j
+                                                     : bg * p.shape.kvLen + std::min(visible, (j + 1) * bs) - 1;
+    const uint8_t* row = P.means.row(meanRow);
+    Vec::T acc = Vec::zero();
+    for (int64_t d = 0; d < vend; d += Vec::W) acc = Vec::fma(Vec::load(qs + d), Fmt<A>::loadW(row + d * Fmt<A>::kBytes), acc);
+    float score = Vec::hsum(acc);
+    for (int64_t d = vend; d < P.qkDim; d++) score += qs[d] * Fmt<A>::load1(row + d * Fmt<A>::kBytes);
+    cand.emplace_back(score, static_cast<int32_t>(j));
+  }
+  const size_t k = std::min<size_t>(cand.size(), static_cast<size_t>(std::max<int64_t>(0, p.params.topK)));
+  std::partial_sort(cand.begin(), cand.begin() + k, cand.end(), [](const auto& x, const auto& y) {
+    return x.first != y.first ? x.first > y.first : x.second < y.second;
+  });
+  for (size_t i = 0; i < k; i++) sel[cand[i].second] = 1;
+  auto& list = P.selectedList[index];
+  list.clear();
+  for (int64_t j = 0; j < nBlocks; j++)
+    if (sel[j]) list.push_back(static_cast<int32_t>(j));
+}
+
+inline void attendUnit(Plan& P, int64_t unit, Scratch& S) {
+  switch (P.valueStore().format) {
+    case StoreFormat::F32: attendUnitAs<StoreFormat::F32>(P, unit, S); break;
+    case StoreFormat::BF16: attendUnitAs<StoreFormat::BF16>(P, unit, S); break;
+    case StoreFormat::F16: attendUnitAs<StoreFormat::F16>(P, unit, S); break;
+    case StoreFormat::Int8: attendUnitAs<StoreFormat::Int8>(P, unit, S); break;
+    case StoreFormat::Int4: attendUnitAs<StoreFormat::Int4>(P, unit, S); break;
+    case StoreFormat::Fp8: attendUnitAs<StoreFormat::Fp8>(P, unit, S); break;
+  }
+}
+
+inline void selectRow(Plan& P, int64_t index, Scratch& S) {
+  switch (P.means.format) {
+    case StoreFormat::BF16: selectRowAs<StoreFormat::BF16>(P, index, S); break;
+    case StoreFormat::F16: selectRowAs<StoreFormat::F16>(P, index, S); break;
+    default: selectRowAs<StoreFormat::F32>(P, index, S); break;
+  }
+}
+
+}  // namespace etok::kernels::cpu::ETOK_CPU_ISA

@@ -1,0 +1,15 @@
+// Entry points of the attention core per ISA; dispatch.cpp picks one set at prepare time.
+#pragma once
+
+#include "plan.h"
+
+namespace etok::kernels::cpu {
+namespace portable {
+void attend(Plan& plan, int64_t unit, Scratch& scratch);
+void select(Plan& plan, int64_t index, Scratch& scratch);
+}  // namespace portable
+namespace avx2 {
+void attend(Plan& plan, int64_t unit, Scratch& scratch);
+void select(Plan& plan, int64_t index, Scratch& scratch);
+}  // namespace avx2
+}  // namespace etok::kernels::cpu

@@ -1,0 +1,67 @@
+// The prepared CPU problem the attention core reads: stored caches, queries, block means, the per-call selection,
+// the work units and where partial results of split KV ranges go. Plain data, no ISA-specific types, so the
+// portable and AVX2 translation units share it.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "../common/quantize.h"
+#include "etok/kernels/problem.h"
+
+namespace etok::kernels::cpu {
+
+/** Tokens a tile holds and queries a block shares each loaded KV vector between (attention_core.h). */
+constexpr int kTileTokens = 32;
+constexpr int kQueryBlockSize = 4;
+
+/** One work unit: a (batch, kv group), a chunk of query rows [row0, row1), and one of `splits` KV ranges. */
+struct Unit {
+  int64_t b = 0, g = 0, row0 = 0, row1 = 1, split = 0;
+};
+
+struct Plan {
+  Problem p;
+  int64_t rows = 1;            // query rows per sequence and head
+  int64_t groups = 1;          // kv groups (1 under mla: the latent cache)
+  int64_t headsPerGroup = 1;
+  int64_t qkDim = 0, vDim = 0; // query/key length (mla: rank + ropeDim) and value/output length
+  float scale = 1.0f;
+
+  VectorStore q;                   // rows (b·heads + h)·rows + r, dim qkDim (mla: qNope ‖ qRope), activation dtype
+  VectorStore keys[2];             // key segments: dense {k}; mla {ckv, kRope}. Rows (b·groups + g)·kvLen + t
+  int keySegments = 1;
+  VectorStore values;              // dense only; mla reads its values from keys[0] (ckv)
+  const VectorStore& valueStore() const { return p.variant.mla ? keys[0] : values; }
+
+  // sparse: block means of the (dtype, unquantized) keys, activation dtype, dim qkDim. Decode keeps one row per
+  // block ((b·groups + g)·nBlocks + j); prefill keeps a running mean per token ((b·groups + g)·kvLen + t: the
+  // mean of its block's tokens up to t), so a query sees the mean over exactly the tokens it may see.
+  VectorStore means;
+  int64_t nBlocks = 0;
+  // Per call: selected block flags per (b, g, row) → nBlocks bytes each, and the selected lists.
+  std::vector<uint8_t> selected;
+  std::vector<std::vector<int32_t>> selectedList;
+
+  std::vector<Unit> units;
+  int64_t splits = 1;
+  int64_t maxQueries = 1;          // queries per unit (headsPerGroup × rows of a chunk)
+  // Partial results of split units: per unit, maxQueries × (vDim acc + m + l).
+  std::vector<float> partial;
+
+  VectorStore out;                 // rows like q, dim vDim, activation dtype
+
+  int64_t cacheRow(int64_t b, int64_t g, int64_t t) const { return (b * groups + g) * p.shape.kvLen + t; }
+  int64_t queryRow(int64_t b, int64_t h, int64_t r) const { return (b * p.shape.heads + h) * rows + r; }
+  int64_t selectionIndex(int64_t b, int64_t g, int64_t r) const { return (b * groups + g) * rows + r; }
+  int64_t partialStride() const { return maxQueries * (vDim + 2); }
+};
+
+/** Per worker scratch, sized once by the dispatcher. */
+struct Scratch {
+  std::vector<float> qf, acc, m, l, scores, probs, scaled, bias, tmp;
+  std::vector<float> kTile, vTile;  // a tile widened to f32 (kTile × qkDim, kTile × vDim)
+  std::vector<int64_t> ranges;
+};
+
+}  // namespace etok::kernels::cpu

@@ -1,0 +1,51 @@
+// The portable path's "vector": one f32 lane, the same interface as vec_avx2.h, so the one attention core
+// compiles for any CPU (the compiler may still auto-vectorise it for the baseline ISA).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "../common/numeric.h"
+
+namespace etok::kernels::cpu::portable {
+
+struct Vec {
+  using T = float;
+  static constexpr int W = 1;
+  static T zero() { return 0.0f; }
+  static T load(const float* p) { return *p; }
+  static void store(float* p, T v) { *p = v; }
+  static T bcast(float x) { return x; }
+  static T fma(T a, T b, T c) { return a * b + c; }
+  static T add(T a, T b) { return a + b; }
+  static T mul(T a, T b) { return a * b; }
+  static T max(T a, T b) { return std::max(a, b); }
+  static float hsum(T v) { return v; }
+  static float hmax(T v) { return v; }
+  static T exp(T x) { return std::exp(x); }
+
+  static float half(uint16_t h) { return numeric::f16ToFloat(h); }
+
+  static T loadF32(const uint8_t* p) {
+    float f;
+    std::memcpy(&f, p, 4);
+    return f;
+  }
+  static T loadBf16(const uint8_t* p) {
+    uint16_t h;
+    std::memcpy(&h, p, 2);
+    return numeric::bf16ToFloat(h);
+  }
+  static T loadF16(const uint8_t* p) {
+    uint16_t h;
+    std::memcpy(&h, p, 2);
+    return numeric::f16ToFloat(h);
+  }
+  static T loadInt8(const uint8_t* p) { return static_cast<float>(static_cast<int8_t>(*p)); }
+  static T loadFp8(const uint8_t* p) { return numeric::fp8e4m3ToFloat(*p); }
+  static T loadInt4(const uint8_t* p, bool high) { return static_cast<float>((high ? *p >> 4 : *p & 0xf) - 8); }
+};
+
+}  // namespace etok::kernels::cpu::portable

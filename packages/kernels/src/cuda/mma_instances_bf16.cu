@@ -1,0 +1,6 @@
+// Tensor-core instances at bf16 (every KV format); see prefill_mma.cuh.
+#include "mma_instances.cuh"
+
+namespace etok::kernels::cuda {
+KernelRef mmaKernelBf16(StoreFormat kv, MmaShape shape) { return mmaFor<StoreFormat::BF16>(kv, shape); }
+}  // namespace etok::kernels::cuda

@@ -1,0 +1,6 @@
+// Tensor-core instances at f16 (every KV format); see prefill_mma.cuh.
+#include "mma_instances.cuh"
+
+namespace etok::kernels::cuda {
+KernelRef mmaKernelF16(StoreFormat kv, MmaShape shape) { return mmaFor<StoreFormat::F16>(kv, shape); }
+}  // namespace etok::kernels::cuda

@@ -1,0 +1,154 @@
+// etok-cuda-validate: every lever set × phase × dtype × kernel path of the CUDA backend against the fp64
+// references (packages/kernels/src/reference), on fresh random inputs with the output poisoned (NaN) before each
+// run, so an element no kernel wrote fails. Exit 0 all pass, 1 any failure, 77 skipped (no CUDA device: the
+// reason is printed). `--json` prints one JSON object per case on stdout; `--quick` runs one seed and one split
+// setting per case.
+//
+// Numerics: pass when ‖out − exact‖ / ‖exact‖ ≤ tolerance of the dtype (f32 2e-5 · f16 8e-3 · bf16 2.5e-2; the
+// tensor-core path also rounds the dequantized KV tile and P to the activation type) and every element is finite.
+// The reference rounds q/K/V to the dtype and applies the kv-* round trip first, so the tolerance measures the
+// kernel's arithmetic only, not the lever's quality loss (that is relErrorVsDense, printed beside it).
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "etok/kernels/attention.h"
+
+using namespace etok::kernels;
+
+namespace {
+
+struct Case {
+  std::string variant, phase, dtype, path;
+  int splits;  // forced KV splits (0: the heuristic)
+  Problem problem;
+};
+
+double tolerance(Dtype d) { return d == Dtype::F32 ? 2e-5 : d == Dtype::F16 ? 8e-3 : 2.5e-2; }
+
+Problem makeProblem(const std::string& variant, const std::string& phase, const std::string& dtype,
+                    std::mt19937_64& rng) {
+  Problem p;
+  p.variant = parseVariant(variant);
+  p.phase = parsePhase(phase);
+  p.dtype = parseDtype(dtype);
+  Shape& s = p.shape;
+  // Odd lengths on purpose: partial last tiles, partial NSA blocks, split shares that do not divide evenly.
+  std::uniform_int_distribution<int> jitter(0, 40);
+  s.batch = 2;
+  s.kvLen = 700 + jitter(rng);
+  // Prefill rows: enough for several 64-row tiles dense (× 4 GQA heads), kept small under mla (16 heads a row)
+  // so the fp64 references stay quick.
+  s.qLen = p.phase == Phase::Decode ? 1 : p.variant.mla ? 9 + jitter(rng) / 2 : 77 + jitter(rng);
+  if (p.variant.mla) {
+    s.heads = 16, s.rank = 512, s.ropeDim = 64;
+  } else {
+    s.heads = 8, s.kvHeads = 2, s.headDim = 128;
+  }
+  // NSA parameters vary too: window 0 makes a prefill row's partial last block a top-k candidate (per-token means).
+  const int64_t windows[] = {0, 50, 96};
+  p.params.blockSize = rng() % 2 ? 32 : 16;
+  p.params.topK = 1 + static_cast<int64_t>(rng() % 6);
+  p.params.window = windows[rng() % 3];
+  return p;
+}
+
+std::string jsonEscape(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '"' || c == '\\') o += '\\';
+    if (static_cast<unsigned char>(c) >= 0x20) o += c;
+  }
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool json = false, quick = false;
+  for (int i = 1; i < argc; i++) {
+    if (!std::strcmp(argv[i], "--json")) json = true;
+    else if (!std::strcmp(argv[i], "--quick")) quick = true;
+    else {
+      std::fprintf(stderr, "usage: etok-cuda-validate [--json] [--quick]\n");
+      return 2;
+    }
+  }
+  int devices = 0;
+  const cudaError_t err = cudaGetDeviceCount(&devices);
+  if (err != cudaSuccess || devices == 0) {
+    std::printf("SKIP: no CUDA device (%s)\n", err != cudaSuccess ? cudaGetErrorString(err) : "0 devices");
+    return 77;
+  }
+  const char* variants[] = {"dense",        "kv-int8",        "kv-int4",        "kv-fp8",
+                            "sparse",       "sparse+kv-int8", "sparse+kv-int4", "sparse+kv-fp8",
+                            "mla",          "mla+kv-int8",    "mla+kv-int4",    "mla+kv-fp8",
+                            "mla+sparse",   "mla+sparse+kv-int8", "mla+sparse+kv-int4", "mla+sparse+kv-fp8"};
+  const char* phases[] = {"decode", "prefill"};
+  const char* dtypes[] = {"f32", "bf16", "f16"};
+  std::random_device entropy;
+  std::mt19937_64 rng((static_cast<uint64_t>(entropy()) << 32) ^ entropy());
+  int failures = 0, cases = 0;
+  for (const char* variant : variants)
+    for (const char* phase : phases)
+      for (const char* dtype : dtypes)
+        for (const char* path : {"auto", "simt"}) {
+          if (!std::strcmp(path, "simt") && !std::strcmp(dtype, "f32")) continue;  // f32 is SIMT already
+          for (int splits : {0, 3}) {
+            if (splits && (quick || !std::strcmp(phase, "prefill"))) continue;
+            Case c{variant, phase, dtype, path, splits, {}};
+            c.problem = makeProblem(variant, phase, dtype, rng);
+            setenv("ETOK_CUDA_PATH", path, 1);
+            if (splits) setenv("ETOK_CUDA_SPLITS", std::to_string(splits).c_str(), 1);
+            else unsetenv("ETOK_CUDA_SPLITS");
+            const uint64_t seed = rng();
+            const char* profile = (seed & 1) ? "peaked" : "uniform";
+            std::string error, description;
+            double relExact = NAN, relDense = NAN;
+            int64_t nonFinite = 0;
+            bool pass = false;
+            try {
+              const HostTensors inputs = syntheticInputs(c.problem, profile, seed);
+              auto k = prepareCuda(c.problem, inputs, 0);
+              description = k->describe();
+              k->poisonOutput();
+              k->run();
+              k->synchronize();
+              const std::vector<float> out = k->output();
+              for (float x : out) nonFinite += !std::isfinite(x);
+              relExact = relativeL2(out, referenceExact(c.problem, inputs));
+              relDense = relativeL2(out, referenceDense(c.problem, inputs));
+              pass = nonFinite == 0 && relExact <= tolerance(c.problem.dtype);
+            } catch (const std::exception& e) {
+              error = e.what();
+            }
+            cases++;
+            failures += !pass;
+            if (json) {
+              std::printf(
+                  "{\"variant\":\"%s\",\"phase\":\"%s\",\"dtype\":\"%s\",\"path\":\"%s\",\"splits\":%d,\"profile\":\"%s\","
+                  "\"seed\":%llu,\"kvLen\":%lld,\"qLen\":%lld,\"blockSize\":%lld,\"topK\":%lld,\"window\":%lld,\"pass\":%s,\"relErrorVsExact\":%.3e,"
+                  "\"relErrorVsDense\":%.3e,\"tolerance\":%.1e,\"nonFinite\":%lld,\"kernel\":\"%s\",\"error\":\"%s\"}\n",
+                  variant, phase, dtype, path, splits, profile, static_cast<unsigned long long>(seed),
+                  static_cast<long long>(c.problem.shape.kvLen), static_cast<long long>(c.problem.shape.qLen),
+                  static_cast<long long>(c.problem.params.blockSize), static_cast<long long>(c.problem.params.topK),
+                  static_cast<long long>(c.problem.params.window),
+                  pass ? "true" : "false", relExact, relDense, tolerance(c.problem.dtype),
+                  static_cast<long long>(nonFinite), jsonEscape(description).c_str(), jsonEscape(error).c_str());
+            } else {
+              std::printf("%-4s %-20s %-7s %-4s %-4s splits=%d exact=%.2e dense=%.2e nonfinite=%lld %s%s\n",
+                          pass ? "ok" : "FAIL", variant, phase, dtype, path, splits, relExact, relDense,
+                          static_cast<long long>(nonFinite), description.c_str(), error.empty() ? "" : (" " + error).c_str());
+            }
+            std::fflush(stdout);
+          }
+        }
+  std::fprintf(stderr, "etok-cuda-validate: %d of %d cases passed\n", cases - failures, cases);
+  return failures ? 1 : 0;
+}
