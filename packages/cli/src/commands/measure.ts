@@ -4,6 +4,7 @@
 // it; the command's own wall time is reported beside it. NVML runs are cross-checked against integrated instant
 // power over the same window.
 import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
 import { chooseMeter, EtokError } from '@etok/core';
 import {
   listMeters,
@@ -24,6 +25,7 @@ import {
   stringOption,
 } from '../options.js';
 import { renderTable } from '../output/table.js';
+import { runWithRegions } from '../regions/run-with-markers.js';
 
 export const spec: CommandSpec = {
   name: 'measure',
@@ -50,6 +52,18 @@ export const spec: CommandSpec = {
       value: 'S',
       default: '0',
       description: 'measure idle power for S seconds first and report the energy above idle',
+    },
+    {
+      name: 'regions',
+      type: 'boolean',
+      description:
+        'measure regions the command marks on the fd in ETOK_MARKER_FD (begin NAME / end NAME calls=N tokens=M)',
+    },
+    {
+      name: 'out',
+      type: 'string',
+      value: 'FILE',
+      description: 'with --regions: the results file (default: etok-regions-<time>.json)',
     },
     {
       name: 'timeline-ms',
@@ -126,6 +140,13 @@ export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
     'system-cpu',
   );
   try {
+    if (flag(args, 'regions'))
+      return await measureRegions(
+        meter,
+        command,
+        { idleS, json, meterChoice, out: stringOption(args, 'out') },
+        io,
+      );
     return await measureCommand(meter, command, { tokens, idleS, timelineMs, json, meterChoice }, io);
   } finally {
     meter.close();
@@ -260,4 +281,73 @@ function render(r: MeasureCommandResult): string {
       `the power source is a ${r.meter.averagingWindowMs} ms trailing average: short commands are smeared`,
     ]);
   return renderTable([{ header: 'quantity' }, { header: 'value' }], rows);
+}
+
+async function measureRegions(
+  meter: NativeMeterHandle,
+  command: string[],
+  options: { idleS: number; json: boolean; meterChoice: string; out: string | undefined },
+  io: CommandIo,
+): Promise<number> {
+  let idleW = 0;
+  if (options.idleS > 0) {
+    const a = meter.readAtUpdate();
+    await sleep(options.idleS * 1000);
+    const b = meter.readAtUpdate();
+    idleW = (b.joules - a.joules) / ((b.tNs - a.tNs) * 1e-9);
+  }
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+  const outPath = resolve(io.cwd, options.out ?? `etok-regions-${stamp}.json`);
+  const run = await runWithRegions(
+    command,
+    meter,
+    { outPath, json: options.json, idleW, meterChoice: options.meterChoice },
+    io,
+  );
+  if (options.json) io.stdout.write(`${JSON.stringify(run.document, null, 2)}\n`);
+  else {
+    const rows = run.document.measurements.map((m) => {
+      const e = m.energy;
+      const validity = (m as { validity?: string[] }).validity ?? [];
+      return [
+        m.variant.slice('region:'.length),
+        String(e.windows.length),
+        `${(m.time.medianS * 1e3).toPrecision(4)} ms`,
+        `${e.joulesPerCall.toPrecision(4)} J`,
+        `${e.joulesPerToken.toPrecision(4)} J`,
+        validity.length === 0 ? 'yes' : `no: ${validity.join(', ')}`,
+      ];
+    });
+    const d = run.document.meter;
+    io.stdout.write(
+      `energy: ${d.measured ? 'MEASURED' : 'MODELED, not measured'} by ${d.id} (${d.method}, boundary: ${d.boundary})\n`,
+    );
+    io.stdout.write(
+      renderTable(
+        [
+          { header: 'region' },
+          { header: 'windows' },
+          { header: 'time/call' },
+          { header: d.measured ? 'J/call' : 'J/call (modeled)' },
+          { header: d.measured ? 'J/token' : 'J/token (modeled)' },
+          { header: 'valid' },
+        ],
+        rows,
+      ),
+    );
+    io.stderr.write(`results: ${outPath}\n`);
+  }
+  if (run.protocolError)
+    throw new EtokError(
+      'BAD_USAGE',
+      `${run.protocolError}; ${run.document.measurements.length} region(s) kept in ${outPath}`,
+    );
+  if (run.signal === 'SIGINT' || run.signal === 'SIGTERM') return EXIT_INTERRUPTED;
+  if (run.exitCode !== 0) {
+    io.stderr.write(
+      `etok: the command exited with ${run.signal ?? run.exitCode}; its regions are in ${outPath}\n`,
+    );
+    return EXIT_MEASUREMENT_FAILED;
+  }
+  return EXIT_OK;
 }

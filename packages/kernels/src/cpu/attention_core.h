@@ -406,9 +406,14 @@ void attendUnitAs(Plan& P, int64_t unitIndex, Scratch& S) {
       tileBlock<StoreFormat::F32>(view, S, P.qkDim, qIdx, count, n, bias);
     } else {
       // PV walks the value tile column by column (32 rows at a time), which the hardware prefetchers follow
-      // poorly from DRAM; ask for the whole tile now so it arrives while QK runs on the keys.
+      // poorly from DRAM: ask for this value tile and the next key tile now, so they arrive while QK runs.
       const uint8_t* v = view.values.base;
       for (int64_t off = 0; off < n * view.values.stride; off += 64) __builtin_prefetch(v + off);
+      if (qb == 0 && t0 + n < maxVis)
+        for (int sgi = 0; sgi < view.keySegments; sgi++) {
+          const uint8_t* k = view.keys[sgi].base + n * view.keys[sgi].stride;
+          for (int64_t off = 0; off < kTile * view.keys[sgi].stride; off += 64) __builtin_prefetch(k + off);
+        }
       tileBlock<F>(view, S, P.qkDim, qIdx, count, n, bias);
     }
   };

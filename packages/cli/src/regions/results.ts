@@ -1,0 +1,76 @@
+// Regions → an etok.results/v1 document: one measurement per region name, one energy window per begin/end pair,
+// with the same statistics and validity rules as `etok bench`.
+import {
+  analyseMeasurement,
+  type BenchConfig,
+  DEFAULT_PARAMS,
+  DEFAULT_TIMING,
+  type Measurement,
+  type RawMeasurement,
+  type TimingSettings,
+} from '@etok/core';
+import type { RegionWindow } from './protocol.js';
+
+export interface RegionMeter {
+  id: string;
+  kind: 'nvml' | 'rapl' | 'model';
+  measured: boolean;
+  method: 'energy-counter' | 'power-sampling' | 'model';
+  boundary: string;
+  updatePeriodMs: number;
+  note?: string;
+}
+
+/** Seconds a window needs for this meter (the harness's rule: ≥ 200 ms and ≥ 20 counter updates). */
+export function neededWindowS(meter: RegionMeter, timing: TimingSettings = DEFAULT_TIMING): number {
+  return Math.max(timing.minWindowS, (timing.minWindowUpdates * meter.updatePeriodMs) / 1000);
+}
+
+/** How many calls a region needs so its windows span enough meter updates (a suggestion for the user). */
+export function suggestedCalls(window: RegionWindow, meter: RegionMeter): number {
+  const perCallS = ((window.t1Ns - window.t0Ns) * 1e-9) / window.calls;
+  return Math.ceil(neededWindowS(meter) / Math.max(perCallS, 1e-9));
+}
+
+export function regionMeasurements(
+  windows: RegionWindow[],
+  meter: RegionMeter,
+  idleW: number,
+): Measurement[] {
+  const names = [...new Set(windows.map((w) => w.name))];
+  return names.map((name) => {
+    const mine = windows.filter((w) => w.name === name);
+    const tokensPerCall = mine.reduce((s, w) => s + w.tokens, 0) / mine.reduce((s, w) => s + w.calls, 0);
+    const config: BenchConfig = {
+      id: `region:${name}`,
+      variant: `region:${name}`,
+      phase: mine[0]!.phase,
+      dtype: 'f32',
+      shape: { batch: 0, heads: 0, kvHeads: 0, headDim: 0, qLen: 0, kvLen: 0, rank: 0, ropeDim: 0 },
+      params: DEFAULT_PARAMS,
+      cost: { flops: 0, bytes: 0, tokens: tokensPerCall },
+      hostBytes: 0,
+    };
+    const raw: RawMeasurement = {
+      meter,
+      idleW,
+      samplesS: mine.map((w) => ((w.t1Ns - w.t0Ns) * 1e-9) / w.calls),
+      windows: mine.map((w) => ({ t0Ns: w.t0Ns, t1Ns: w.t1Ns, joules: w.joules, calls: w.calls })),
+      relErrorVsDense: null,
+      relErrorVsExact: null,
+      qualityNote: 'region of a user process: no reference',
+      stopReason: 'process-exit',
+      windowTargetS: neededWindowS(meter),
+      cancelled: false,
+    };
+    const m = analyseMeasurement(config, raw, { timing: { ...DEFAULT_TIMING, minTrials: 1 } });
+    // A region has no analytic shape or cost: say so rather than report zeros as figures.
+    return {
+      ...m,
+      shape: {},
+      flops: 0,
+      bytes: 0,
+      region: { name, windows: mine.length, costUnknown: true },
+    } as Measurement;
+  });
+}

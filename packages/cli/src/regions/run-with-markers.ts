@@ -1,0 +1,104 @@
+// `etok measure --regions`: runs the command with a marker pipe on fd 3 (ETOK_MARKER_FD=3), reads the meter as
+// each marker line arrives, and writes an etok.results/v1 file of the regions after every completed one.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { createResults, EtokError, type Results } from '@etok/core';
+import type { NativeMeterHandle } from '@etok/native';
+import type { CommandIo } from '../io.js';
+import { writeJsonAtomic } from '../output/results-writer.js';
+import { hostInfo, toolCommit, toolVersion } from '../provenance.js';
+import { parseMarker, RegionTracker } from './protocol.js';
+import { neededWindowS, type RegionMeter, regionMeasurements, suggestedCalls } from './results.js';
+
+export const MARKER_FD = 3;
+
+export interface RegionRun {
+  exitCode: number | null;
+  signal: string | null;
+  spawnError?: string;
+  /** The first protocol error (a one-line message), if any. */
+  protocolError?: string;
+  document: Results;
+}
+
+export async function runWithRegions(
+  command: string[],
+  meter: NativeMeterHandle,
+  options: { outPath: string; json: boolean; idleW: number; meterChoice: string },
+  io: CommandIo,
+): Promise<RegionRun> {
+  const d = meter.describe();
+  const regionMeter: RegionMeter = {
+    id: d.id,
+    kind: d.kind,
+    measured: d.measured,
+    method: d.method,
+    boundary: d.boundary,
+    updatePeriodMs: d.updatePeriodMs,
+    note: d.note,
+  };
+  const doc = createResults({
+    toolVersion: toolVersion(),
+    commit: toolCommit(),
+    commandLine: ['etok', 'measure', '--regions', '--', ...command],
+    device: {
+      id: 'cpu',
+      name: meter.status().name || 'the measured process',
+      measuredProcess: command.join(' '),
+    },
+    meter: { ...regionMeter, idleW: options.idleW, choice: options.meterChoice },
+    accounting: { boundary: 'chip', pue: 1, overhead: 0 },
+    host: hostInfo(),
+  });
+  writeJsonAtomic(options.outPath, doc);
+
+  const tracker = new RegionTracker();
+  let protocolError: string | undefined;
+  const child = spawn(command[0]!, command.slice(1), {
+    stdio: ['inherit', options.json ? 'pipe' : 'inherit', 'inherit', 'pipe'],
+    env: { ...process.env, ETOK_MARKER_FD: String(MARKER_FD) },
+  });
+  if (options.json) child.stdout?.pipe(io.stderr, { end: false });
+  const removeHandler = io.onInterrupt(() => child.kill('SIGINT'));
+
+  const markers = child.stdio[MARKER_FD];
+  const lines = markers ? createInterface({ input: markers as NodeJS.ReadableStream }) : undefined;
+  lines?.on('line', (line) => {
+    if (protocolError !== undefined || line.trim() === '') return;
+    const reading = meter.read(); // timestamp and energy at arrival, before anything else
+    try {
+      const window = tracker.accept(parseMarker(line), reading, line);
+      if (!window) return;
+      const seconds = (window.t1Ns - window.t0Ns) * 1e-9;
+      if (seconds < 0.9 * neededWindowS(regionMeter))
+        io.stderr.write(
+          `etok: region '${window.name}' lasted ${(seconds * 1e3).toFixed(1)} ms, too short for ${regionMeter.id} (needs ≥ ${(neededWindowS(regionMeter) * 1e3).toFixed(0)} ms); run about ${suggestedCalls(window, regionMeter)} calls in it\n`,
+        );
+      doc.measurements = regionMeasurements(tracker.windows, regionMeter, options.idleW);
+      writeJsonAtomic(options.outPath, doc);
+    } catch (error) {
+      protocolError = (error as Error).message;
+    }
+  });
+
+  const exit = await new Promise<{ code: number | null; signal: string | null; spawnError?: string }>(
+    (resolve) => {
+      child.on('error', (error) => resolve({ code: null, signal: null, spawnError: error.message }));
+      child.on('close', (code, signal) => resolve({ code, signal }));
+    },
+  );
+  removeHandler();
+  const open = tracker.openRegions();
+  if (protocolError === undefined && open.length > 0)
+    protocolError = `region(s) ${open.map((n) => `'${n}'`).join(', ')} still open when the command exited`;
+  doc.measurements = regionMeasurements(tracker.windows, regionMeter, options.idleW);
+  doc.complete = protocolError === undefined && exit.code === 0;
+  writeJsonAtomic(options.outPath, doc);
+  if (exit.spawnError) throw new EtokError('BAD_USAGE', `cannot run '${command[0]}': ${exit.spawnError}`);
+  return {
+    exitCode: exit.code,
+    signal: exit.signal,
+    ...(protocolError ? { protocolError } : {}),
+    document: doc,
+  };
+}
