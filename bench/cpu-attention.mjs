@@ -5,7 +5,7 @@
 //   prefill — achieved FLOP/s over the measured FMA peak
 // The roofline is measured once at the start and again beside every kernel (before and after it, averaged): on a
 // shared machine the fractions then compare the kernel with what the memory and cores gave at that moment.
-// Prints a table and writes bench/results/cpu-attention-<date>.json with the device, date and commit.
+// Prints a table and writes bench/results/cpu-attention-<date-time>.json with the device, date and commit.
 // Needs the built addon (packages/native/build, or ETOK_NATIVE_ADDON) and the built @etok/kernels (npm run build).
 // Usage: node bench/cpu-attention.mjs [--quick] [--threads N]
 import { execSync } from 'node:child_process';
@@ -181,6 +181,7 @@ const result = {
   rows,
 };
 mkdirSync(join(root, 'bench/results'), { recursive: true });
-const file = join(root, 'bench/results', `cpu-attention-${date.slice(0, 10)}${quick ? '-quick' : ''}.json`);
+const stamp = date.slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
+const file = join(root, 'bench/results', `cpu-attention-${stamp}${quick ? '-quick' : ''}.json`);
 writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
 console.error(`wrote ${file}`);

@@ -434,6 +434,15 @@ def measure(build_dir, out_dir, max_ctx, torch, deadline):
             + f"  [{row['kernel']}]"
         )
     os.environ.pop("ETOK_CUDA_PATH", None)
+    # Levers against the dense bf16 baseline of the same shape: speedup beside the byte ratio it could reach.
+    base = next((r for r in results if r["case"] == "decode-curve" and r["shape"].get("kvLen") == 16384 and "hotS" in r), None)
+    if base:
+        log("decode 16K vs dense bf16: speedup (byte ratio)")
+        for r in results:
+            if r["case"].startswith("decode-16k") and "hotS" in r:
+                r["speedupVsDenseBf16"] = base["hotS"] / r["hotS"]
+                r["byteRatioVsDenseBf16"] = base["bytes"] / r["bytes"]
+                log(f"  {r['variant']:<16} {r['dtype']:<4} {r['case']:<16} x{r['speedupVsDenseBf16']:.2f} ({r['byteRatioVsDenseBf16']:.2f})")
     device["stateAfter"] = energy.state()
     return {"device": device, "ceilings": ceil, "measurements": results, "complete": complete}
 

@@ -32,6 +32,7 @@ export interface RawMeasurement {
     clockEvents?: string[];
   }[];
   crossCheckSource?: string;
+  kernelPath?: string;
   relErrorVsDense: number | null;
   relErrorVsExact: number | null;
   qualityNote?: string;
@@ -210,6 +211,7 @@ export function analyseMeasurement(
       trials: windows.length,
       idleW: raw.idleW,
       meterUpdatePeriodMs: raw.meter.updatePeriodMs,
+      ...(raw.kernelPath ? { kernelPath: raw.kernelPath } : {}),
     },
   };
 }

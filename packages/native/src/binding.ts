@@ -124,6 +124,8 @@ export interface NativeMeasureResult {
   cancelled: boolean;
   crossCheckSource?: string;
   crossCheckError?: string;
+  /** The backend's description of what ran (kernel path, grid, splits). */
+  kernelPath?: string;
   /** Power over the group's energy phase (first result of a group only). */
   timeline?: { tNs: number; watts: number }[];
 }

@@ -192,13 +192,13 @@ void accumulateTile(const TileView& V, const float* const* w, int64_t wGroupStri
 }
 
 /** One tile for one query block: scores, online-softmax update, weighted values. bias (or null) masks tokens. */
-template <StoreFormat F, int N>
+template <StoreFormat FK, StoreFormat FV, int N>
 void tileStep(const TileView& V, Scratch& S, int64_t qkDim, const int64_t* qIdx, int n, const float* bias) {
   const float* q[N];
   float* acc[N];
   for (int j = 0; j < N; j++) q[j] = &S.qf[qIdx[j] * qkDim], acc[j] = &S.acc[qIdx[j] * V.vDim];
   float* scores = S.scores.data();
-  scoreTile<F, N>(V, q, n, scores);
+  scoreTile<FK, N>(V, q, n, scores);
   float* probs = S.probs.data();
   bool any = false;
   for (int j = 0; j < N; j++) {
@@ -237,7 +237,7 @@ void tileStep(const TileView& V, Scratch& S, int64_t qkDim, const int64_t* qIdx,
   if (!any) return;
   const float* w[N];
   int64_t groupStride = 0;
-  if constexpr (Fmt<F>::kScaled) {
+  if constexpr (Fmt<FV>::kScaled) {
     // Fold each token's value scale into its weight: w[g][j][i] = p[j][i] · scale(t0 + i, g).
     const Segment& vs = V.values;
     groupStride = N * kTile;
@@ -253,16 +253,17 @@ void tileStep(const TileView& V, Scratch& S, int64_t qkDim, const int64_t* qIdx,
   } else {
     for (int j = 0; j < N; j++) w[j] = probs + j * kTile;
   }
-  accumulateTile<F, N>(V, w, groupStride, acc, n);
+  accumulateTile<FV, N>(V, w, groupStride, acc, n);
 }
 
-template <StoreFormat F>
+/** Keys read as FK, values as FV (FV is F32 when the value tile was widened to scratch). */
+template <StoreFormat FK, StoreFormat FV>
 void tileBlock(const TileView& V, Scratch& S, int64_t qkDim, const int64_t* qIdx, int count, int n, const float* bias) {
   switch (count) {
-    case 1: tileStep<F, 1>(V, S, qkDim, qIdx, n, bias); break;
-    case 2: tileStep<F, 2>(V, S, qkDim, qIdx, n, bias); break;
-    case 3: tileStep<F, 3>(V, S, qkDim, qIdx, n, bias); break;
-    default: tileStep<F, 4>(V, S, qkDim, qIdx, n, bias); break;
+    case 1: tileStep<FK, FV, 1>(V, S, qkDim, qIdx, n, bias); break;
+    case 2: tileStep<FK, FV, 2>(V, S, qkDim, qIdx, n, bias); break;
+    case 3: tileStep<FK, FV, 3>(V, S, qkDim, qIdx, n, bias); break;
+    default: tileStep<FK, FV, 4>(V, S, qkDim, qIdx, n, bias); break;
   }
 }
 
@@ -285,14 +286,13 @@ void dequantizeSegment(const Segment& st, int n, float* out, int64_t outStride) 
   }
 }
 
-/** The tile as f32 rows in scratch: done once per tile when several query blocks would otherwise each widen the
- *  same stored values again (mla's many heads, GQA groups above kQueryBlock, prefill chunks). */
+/** The tile's values (and with `keys` its keys) as f32 rows in scratch, widened in row order. */
 template <StoreFormat F>
-TileView dequantizeTile(const TileView& V, Scratch& S, int n, int64_t qkDim, bool mla) {
+TileView dequantizeTile(const TileView& V, Scratch& S, int n, int64_t qkDim, bool mla, bool keys) {
   TileView out = V;
   float* kbuf = S.kTile.data();
   int64_t off = 0;
-  for (int s = 0; s < V.keySegments; s++) {
+  for (int s = 0; keys && s < V.keySegments; s++) {
     dequantizeSegment<F>(V.keys[s], n, kbuf + off, qkDim);
     Segment d;
     d.base = reinterpret_cast<const uint8_t*>(kbuf + off);
@@ -301,7 +301,7 @@ TileView dequantizeTile(const TileView& V, Scratch& S, int n, int64_t qkDim, boo
     out.keys[s] = d;
     off += V.keys[s].dim;
   }
-  if (mla) {
+  if (mla && keys) {
     out.values = out.keys[0];  // the values are ckv, already widened
   } else {
     float* vbuf = S.vTile.data();
@@ -369,8 +369,13 @@ void attendUnitAs(Plan& P, int64_t unitIndex, Scratch& S) {
   }
 
   const bool prefill = p.phase == Phase::Prefill;
-  // Stored values are widened once per tile into f32 scratch when more than one query block reads them.
-  const bool widen = F != StoreFormat::F32 && M > kQueryBlock;
+  // Tiles are widened to f32 scratch in row order before use. Values of float formats always: PV reads the
+  // value tile column by column, which from DRAM stalls on scattered misses while a row-order copy streams
+  // (decode f32 at ctx 8192 ran 2-3× faster single-threaded with the copy). Keys and values of stored formats
+  // other than f32 when more than one query block reads the tile, so each value is widened once. A single block
+  // of quantized KV reads it in place (compute-bound there; widening cost 15-25%).
+  const bool widenKeys = F != StoreFormat::F32 && M > kQueryBlock;
+  const bool widenValues = widenKeys || !Fmt<F>::kScaled;
   int64_t qIdx[kQueryBlock];
   auto tileAt = [&](int64_t t0) {
     TileView direct;
@@ -382,7 +387,7 @@ void attendUnitAs(Plan& P, int64_t unitIndex, Scratch& S) {
     return direct;
   };
   // One query block over one tile: mask (prefill), then the online-softmax step.
-  auto step = [&](int64_t qb, int64_t t0, int n, const TileView& view, bool wideView) {
+  auto step = [&](int64_t qb, int64_t t0, int n, const TileView& view) {
     const int count = static_cast<int>(std::min<int64_t>(kQueryBlock, M - qb));
     for (int j = 0; j < count; j++) qIdx[j] = qb + j;
     const float* bias = nullptr;
@@ -402,28 +407,17 @@ void attendUnitAs(Plan& P, int64_t unitIndex, Scratch& S) {
       if (!anyAllowed) return;
       bias = bb;
     }
-    if (wideView) {
-      tileBlock<StoreFormat::F32>(view, S, P.qkDim, qIdx, count, n, bias);
-    } else {
-      // PV walks the value tile column by column (32 rows at a time), which the hardware prefetchers follow
-      // poorly from DRAM: ask for this value tile and the next key tile now, so they arrive while QK runs.
-      const uint8_t* v = view.values.base;
-      for (int64_t off = 0; off < n * view.values.stride; off += 64) __builtin_prefetch(v + off);
-      if (qb == 0 && t0 + n < maxVis)
-        for (int sgi = 0; sgi < view.keySegments; sgi++) {
-          const uint8_t* k = view.keys[sgi].base + n * view.keys[sgi].stride;
-          for (int64_t off = 0; off < kTile * view.keys[sgi].stride; off += 64) __builtin_prefetch(k + off);
-        }
-      tileBlock<F>(view, S, P.qkDim, qIdx, count, n, bias);
-    }
+    if (widenKeys) tileBlock<StoreFormat::F32, StoreFormat::F32>(view, S, P.qkDim, qIdx, count, n, bias);
+    else if (widenValues) tileBlock<F, StoreFormat::F32>(view, S, P.qkDim, qIdx, count, n, bias);
+    else tileBlock<F, F>(view, S, P.qkDim, qIdx, count, n, bias);
   };
-  if (widen) {
+  if (widenValues) {
     // Tile outer: widen each tile once, then every query block reads the f32 copy.
     for (size_t ri = M; ri < vis.size(); ri += 2)
       for (int64_t t0 = vis[ri]; t0 < vis[ri + 1]; t0 += kTile) {
         const int n = static_cast<int>(std::min<int64_t>(kTile, vis[ri + 1] - t0));
-        const TileView wide = dequantizeTile<F>(tileAt(t0), S, n, P.qkDim, p.variant.mla);
-        for (int64_t qb = 0; qb < M; qb += kQueryBlock) step(qb, t0, n, wide, true);
+        const TileView wide = dequantizeTile<F>(tileAt(t0), S, n, P.qkDim, p.variant.mla, widenKeys);
+        for (int64_t qb = 0; qb < M; qb += kQueryBlock) step(qb, t0, n, wide);
       }
   } else {
     // Query block outer (flash-attention order): its q, accumulators and scores stay in L1 while the KV streams.
@@ -431,7 +425,7 @@ void attendUnitAs(Plan& P, int64_t unitIndex, Scratch& S) {
       for (size_t ri = M; ri < vis.size(); ri += 2)
         for (int64_t t0 = vis[ri]; t0 < vis[ri + 1]; t0 += kTile) {
           const int n = static_cast<int>(std::min<int64_t>(kTile, vis[ri + 1] - t0));
-          step(qb, t0, n, tileAt(t0), false);
+          step(qb, t0, n, tileAt(t0));
         }
   }
 

@@ -163,6 +163,7 @@ Napi::Object fromResult(Napi::Env env, const harness::MeasureResult& r) {
   o.Set("relErrorVsDense", r.relErrorVsDense >= 0 ? Napi::Value(Napi::Number::New(env, r.relErrorVsDense)) : env.Null());
   o.Set("relErrorVsExact", r.relErrorVsExact >= 0 ? Napi::Value(Napi::Number::New(env, r.relErrorVsExact)) : env.Null());
   o.Set("qualityNote", r.qualityNote);
+  if (!r.kernelPath.empty()) o.Set("kernelPath", r.kernelPath);
   if (!r.crossCheckSource.empty()) o.Set("crossCheckSource", r.crossCheckSource);
   if (!r.timeline.empty()) {
     Napi::Array timeline = Napi::Array::New(env, r.timeline.size());

@@ -68,6 +68,7 @@ struct MeasureResult {
   double relErrorVsDense = -1;      // < 0: not computed
   double relErrorVsExact = -1;
   std::string qualityNote;
+  std::string kernelPath;           // the backend's own description of what ran (kernel, grid, splits)
   std::string crossCheckSource;     // "instant-power" when windows carry sampledJ
   std::vector<std::pair<int64_t, double>> timeline;  // (tNs, W) over the group's energy phase (first result only)
   std::string crossCheckError;
