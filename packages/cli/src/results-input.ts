@@ -11,7 +11,15 @@ export function readResultsFile(path: string, cwd: string): Results {
   } catch (error) {
     const code = (error as { code?: string }).code;
     const why =
-      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : (error as Error).message;
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'it is a directory, not a file'
+          : code === 'ELOOP'
+            ? 'a loop of symbolic links'
+            : code === 'EACCES' || code === 'EPERM'
+              ? 'permission denied'
+              : (error as Error).message;
     throw new EtokError('BAD_USAGE', `cannot read results file ${path}: ${why}`);
   }
   return parseResults(text, path);

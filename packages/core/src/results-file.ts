@@ -4,6 +4,8 @@ import { EtokError } from './errors.js';
 import { RESULTS_SCHEMA_ID, type Results, ResultsSchema } from './schemas.js';
 
 export function parseResults(text: string, source: string): Results {
+  if (text.trim() === '')
+    throw new EtokError('BAD_RESULTS', `${source}: the file is empty, not a results file`);
   let raw: unknown;
   try {
     raw = JSON.parse(text);

@@ -1,4 +1,5 @@
 // `etok devices`: the build (CUDA compiled or not), every compute device, and every meter with its availability.
+import { EtokError } from '@etok/core';
 import { capabilities, listDevices, listMeters } from '@etok/native';
 import type { CommandIo } from '../io.js';
 import { type CommandSpec, flag, type ParsedArgs } from '../options.js';
@@ -12,6 +13,11 @@ export const spec: CommandSpec = {
 };
 
 export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
+  if (args.positionals.length > 0)
+    throw new EtokError(
+      'BAD_USAGE',
+      `etok devices takes no positional arguments (got '${args.positionals[0]}')`,
+    );
   const caps = capabilities();
   const devices = listDevices();
   const meters = listMeters();

@@ -74,9 +74,19 @@ export function readManifest(dir: string): FleetManifest {
       'BAD_USAGE',
       `${dir} holds no fleet (no ${MANIFEST_FILE}); give the --dir that 'etok fleet submit' used`,
     );
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    throw new EtokError(
+      'BAD_USAGE',
+      `cannot read ${path}: ${code === 'EISDIR' ? 'it is a directory, not a file' : (error as Error).message}`,
+    );
+  }
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    raw = JSON.parse(text);
   } catch (error) {
     throw new EtokError('BAD_USAGE', `${path}: not JSON (${(error as Error).message})`);
   }

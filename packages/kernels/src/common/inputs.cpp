@@ -60,13 +60,28 @@ HostTensors syntheticInputs(const Problem& p, const std::string& profile, uint64
   const int64_t nBlocks = (s.kvLen + bs - 1) / bs;
   const int planted = 4;
   std::uniform_int_distribution<int64_t> pick(0, std::max<int64_t>(0, nBlocks - 1));
-  const float strength = 3.0f;  // planted keys ≈ strength × unit query direction + noise
+  const float strength = 4.0f;  // planted keys ≈ strength × unit query direction + noise
   const int64_t groups = p.variant.mla ? 1 : s.kvHeads;
   const int64_t dim = p.variant.mla ? s.rank : s.headDim;
   const int64_t headsPerGroup = p.variant.mla ? s.heads : s.heads / s.kvHeads;
   const int64_t rows = queryRows(p);
   auto& q = t.at(p.variant.mla ? "qNope" : "q");
   auto& k = t.at(p.variant.mla ? "ckv" : "k");
+  // Query heads of one group attend alike in trained models (that is why GQA and NSA's shared selection work):
+  // each head is mostly a direction shared by its group (and row), plus its own part.
+  {
+    std::vector<float> shared(static_cast<size_t>(dim));
+    for (int64_t b = 0; b < s.batch; b++)
+      for (int64_t g = 0; g < groups; g++)
+        for (int64_t r = 0; r < rows; r++) {
+          fillNormal(shared, rng, 1.0f);
+          for (int64_t h = g * headsPerGroup; h < (g + 1) * headsPerGroup; h++)
+            for (int64_t d = 0; d < dim; d++) {
+              float& x = q[((b * s.heads + h) * rows + r) * dim + d];
+              x = 0.4f * x + 0.92f * shared[d];
+            }
+        }
+  }
   for (int64_t b = 0; b < s.batch; b++) {
     for (int64_t g = 0; g < groups; g++) {
       // Direction: the mean query of the group (its heads and rows), normalised.

@@ -179,6 +179,9 @@ describe('sparse block selection', () => {
       const inputs = syntheticInputs(req, profile, 1);
       return relativeL2(runKernel(req, inputs), referenceOutput(req, inputs, 'dense'));
     };
-    expect(loss('peaked')).toBeLessThan(0.75 * loss('uniform'));
+    // topK 8 + sink + window keep 11 of 32 blocks: on uniform inputs most of the mass is dropped; on peaked ones
+    // the planted blocks carry it, so sparse stays near dense (the default quality gate is 1e-2).
+    expect(loss('uniform')).toBeGreaterThan(0.1);
+    expect(loss('peaked')).toBeLessThan(1e-2);
   });
 });
