@@ -79,6 +79,46 @@ describe('analyseMeasurement', () => {
   });
 });
 
+describe('counter anomalies (fault injection, issue 10)', () => {
+  const steady = [1, 2, 3, 4, 5].map(() => ({ joules: 30, calls: 10, seconds: 0.25 }));
+  const measured = (r: RawMeasurement): RawMeasurement => ({
+    ...r,
+    meter: { ...r.meter, id: 'rapl', kind: 'rapl', measured: true, method: 'energy-counter' },
+  });
+
+  it('a measured meter that gives a zero-energy window (stuck counter, 0 W) makes the measurement invalid', () => {
+    const windows = [...steady, { joules: 0, calls: 10, seconds: 0.25 }];
+    const m = analyseMeasurement(config, measured(raw(windows)), { timing: DEFAULT_TIMING });
+    expect(m.valid).toBe(false);
+    expect(m.validity).toContain('counter-anomaly');
+  });
+
+  it('a negative or non-finite window is an anomaly too', () => {
+    for (const joules of [-5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      const windows = [...steady, { joules, calls: 10, seconds: 0.25 }];
+      const m = analyseMeasurement(config, measured(raw(windows)), { timing: DEFAULT_TIMING });
+      expect(m.validity).toContain('counter-anomaly');
+    }
+  });
+
+  it('reads the harness’s per-window anomaly flag and keeps it in the windows', () => {
+    const r = measured(raw(steady));
+    r.windows[2]!.anomaly = 'NVML_COUNTER_BACKWARDS';
+    const m = analyseMeasurement(config, r, { timing: DEFAULT_TIMING });
+    expect(m.validity).toContain('counter-anomaly');
+    expect((m.energy.windows[2] as { anomaly?: string }).anomaly).toBe('NVML_COUNTER_BACKWARDS');
+  });
+
+  it('a modeled meter stating 0 W is not an anomaly, and steady measured windows are valid', () => {
+    const zero = analyseMeasurement(config, raw(steady.map((w) => ({ ...w, joules: 0 }))), {
+      timing: DEFAULT_TIMING,
+    });
+    expect(zero.validity).not.toContain('counter-anomaly');
+    const ok = analyseMeasurement(config, measured(raw(steady)), { timing: DEFAULT_TIMING });
+    expect(ok.validity).not.toContain('counter-anomaly');
+  });
+});
+
 describe('detectDrift', () => {
   it('sees a steady rise and ignores noise around a constant', () => {
     expect(detectDrift([1, 1.01, 1.02, 1.1, 1.12, 1.2, 1.22, 1.3, 1.31])).toBe(true);

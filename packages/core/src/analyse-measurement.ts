@@ -27,6 +27,8 @@ export interface RawMeasurement {
     calls: number;
     sampledJoules?: number;
     throttled?: boolean;
+    /** Set by the harness when the meter saw an anomaly inside the window (counter backwards, zero power…). */
+    anomaly?: string;
     temperatureC?: number;
     smClockMHz?: [number, number];
     clockEvents?: string[];
@@ -49,7 +51,8 @@ export type ValidityReason =
   | 'cancelled'
   | 'no-energy'
   | 'drift'
-  | 'throttled';
+  | 'throttled'
+  | 'counter-anomaly';
 
 /**
  * Drift: J/call of the first and last thirds of the windows differ by more than their combined 95% intervals
@@ -86,6 +89,16 @@ function crossCheckSummary(windows: RawMeasurement['windows'], source: string | 
       relativeGap: (counterJ - sampledJ) / sampledJ,
     },
   };
+}
+
+/**
+ * A window no real meter can produce: the harness flagged an anomaly, or a measured meter gave zero, negative or
+ * non-finite energy over a window of work (a stuck counter, a counter that went backwards, power read as 0 W).
+ * The number is kept in the file but the measurement is invalid.
+ */
+export function counterAnomaly(window: RawMeasurement['windows'][number], measured: boolean): boolean {
+  if (window.anomaly) return true;
+  return measured && !(Number.isFinite(window.joules) && window.joules > 0);
 }
 
 export interface AnalysisContext {
@@ -149,6 +162,7 @@ export function analyseMeasurement(
     if (typical < 0.9 * neededS) validity.push('window-too-short');
     if (detectDrift(windows.map((w) => w.joules / w.calls))) validity.push('drift');
     if (windows.some((w) => w.throttled)) validity.push('throttled');
+    if (windows.some((w) => counterAnomaly(w, raw.meter.measured))) validity.push('counter-anomaly');
   }
   const cold = Array.from(raw.coldSamplesS ?? []);
 
@@ -190,6 +204,7 @@ export function analyseMeasurement(
         calls: w.calls,
         ...(w.sampledJoules !== undefined ? { sampledJoules: w.sampledJoules } : {}),
         ...(w.throttled ? { throttled: true, clockEvents: w.clockEvents ?? [] } : {}),
+        ...(w.anomaly ? { anomaly: w.anomaly } : {}),
         ...(w.temperatureC !== undefined ? { temperatureC: w.temperatureC } : {}),
         ...(w.smClockMHz ? { smClockMHz: w.smClockMHz } : {}),
       })),

@@ -276,8 +276,11 @@ std::vector<MeasureResult> measureGroup(const std::vector<MeasurePlan>& plans, c
         for (const auto& reason : st->clockEvents)
           if (std::find(w.clockEvents.begin(), w.clockEvents.end(), reason) == w.clockEvents.end())
             w.clockEvents.push_back(reason);
-      if (crossCheck) w.sampledJ = timeline->integrateJoules(w.t0Ns, w.t1Ns);
       s.result.windows.push_back(w);
+      // Keep later windows at the target when calls turn out slower than the probe measured (load, throttling).
+      const double windowSeconds = static_cast<double>(w.t1Ns - w.t0Ns) * 1e-9;
+      if (windowSeconds > 0 && windowSeconds < windowS)
+        s.callsPerWindow = static_cast<int64_t>(std::ceil(static_cast<double>(s.callsPerWindow) * 1.1 * windowS / windowSeconds));
       s.joulesPerCall.push_back((e1.joules - e0.joules) / static_cast<double>(calls));
       const int trials = static_cast<int>(s.result.windows.size());
       if (trials >= lead.minTrials && relativeHalfWidth(s.joulesPerCall) <= lead.energyCiTarget) {
@@ -303,7 +306,12 @@ std::vector<MeasureResult> measureGroup(const std::vector<MeasurePlan>& plans, c
     }
   }
 
-  if (timeline) timeline->stop();
+  if (timeline) {
+    timeline->stop();  // its last sample now covers the last window's end
+    if (crossCheck)
+      for (auto& s : subjects)
+        for (auto& w : s.result.windows) w.sampledJ = timeline->integrateJoules(w.t0Ns, w.t1Ns);
+  }
   std::vector<MeasureResult> results;
   for (auto& s : subjects) {
     if (crossCheck) {

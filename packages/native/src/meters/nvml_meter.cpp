@@ -8,6 +8,9 @@
 // nvmlDeviceGetFieldValues, else nvmlDeviceGetPowerUsage, which is a 1 s trailing average on Ampere and newer)
 // and integrates it with the trapezoid rule. describe().method says which, describe().note says from what.
 // No error becomes a zero: every failing call throws MeterError(NVML_<name>), including one seen by the thread.
+// Faults that return success with a wrong value are caught too: a counter that goes backwards (a driver reset, a
+// wrapped or corrupted counter) throws NVML_COUNTER_BACKWARDS, and a power reading of 0 W while integrating power
+// (a board or vGPU without power telemetry) throws NVML_ZERO_POWER, so neither becomes a silent number.
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -148,7 +151,26 @@ class NvmlMeter final : public Meter {
     const nvmlReturn_t r = call(lib().api().deviceGetTotalEnergyConsumption, device_, &mj);
     const int64_t t1 = nowNs();
     if (r != NVML_SUCCESS) throw callError("nvmlDeviceGetTotalEnergyConsumption", r, id_);
+    // The counter is monotonic (mJ since the driver loaded): a smaller value means it was reset or is corrupt, and
+    // any window across the drop would be wrong by an unknown amount.
+    if (haveLastMj_ && mj < lastMj_)
+      throw MeterError("NVML_COUNTER_BACKWARDS",
+                       id_ + ": nvmlDeviceGetTotalEnergyConsumption went backwards from " + std::to_string(lastMj_) +
+                           " to " + std::to_string(mj) +
+                           " mJ (driver reloaded or counter reset?); the energy of this window is unknown");
+    lastMj_ = mj;
+    haveLastMj_ = true;
     return {t0 + (t1 - t0) / 2, static_cast<double>(mj)};
+  }
+
+  /** A power sample that is integrated into energy: 0 W is never a real reading of a powered board. */
+  PowerReading energySample() {
+    const PowerReading p = powerSample();
+    if (!(p.watts > 0))
+      throw MeterError("NVML_ZERO_POWER", id_ + ": " + description_.source + " reported " + std::to_string(p.watts) +
+                                              " W; a powered board never draws 0 W (no power telemetry on this "
+                                              "board, vGPU or MIG slice?). Use --meter model (modeled) instead.");
+    return p;
   }
 
   /** One instant-power reading from the probed source; throws on any failure. */
@@ -245,7 +267,9 @@ class NvmlMeter final : public Meter {
     }
     const double periodMs = envNumber("ETOK_NVML_SAMPLE_MS", 10);
     const double averagingMs = powerSource_ == PowerSource::Usage ? usageAveragingMs() : 0.0;
-    const PowerReading first = powerSample();
+    description_.source = powerSource_ == PowerSource::Instant ? "nvmlDeviceGetFieldValues(NVML_FI_DEV_POWER_INSTANT)"
+                                                               : "nvmlDeviceGetPowerUsage";
+    const PowerReading first = energySample();
     std::lock_guard<std::mutex> lock(mu_);
     sampling_ = true;
     samplePeriodNs_ = static_cast<int64_t>(periodMs * 1e6);
@@ -273,7 +297,7 @@ class NvmlMeter final : public Meter {
   /** Adds the trapezoid from the last sample to a fresh one; throws what the thread or this call hit. */
   EnergyReading integrateNowLocked() {
     if (!samplerErrorCode_.empty()) throw MeterError(samplerErrorCode_, samplerErrorMessage_);
-    const PowerReading p = powerSample();
+    const PowerReading p = energySample();
     accumulate(p);
     return {p.tNs, joules_};
   }
@@ -289,7 +313,7 @@ class NvmlMeter final : public Meter {
       wake_.wait_for(lock, std::chrono::nanoseconds(samplePeriodNs_), [this] { return stop_; });
       if (stop_) break;
       try {
-        accumulate(powerSample());
+        accumulate(energySample());
       } catch (const MeterError& e) {
         // Kept, not swallowed: the next read() throws it, so a board lost mid-window ends the measurement.
         samplerErrorCode_ = e.code();
@@ -309,6 +333,8 @@ class NvmlMeter final : public Meter {
   // energy-counter
   EdgeClock edges_;
   double baseMj_ = 0;
+  unsigned long long lastMj_ = 0;  // the last counter value read, to catch a counter going backwards
+  bool haveLastMj_ = false;
   // power-sampling and readPower()
   PowerSource powerSource_ = PowerSource::None;
   std::string powerProbe_;

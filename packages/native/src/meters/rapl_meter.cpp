@@ -5,7 +5,10 @@
 // least every ETOK_RAPL_TRACK_MS (default: a quarter of the fastest wrap time at 1 kW, at most 1 s), which keeps
 // long windows (and `etok measure` of long commands) right. The MMIO duplicate zones (intel-rapl-mmio) are
 // skipped so a package is never counted twice. Since Linux 5.10 energy_uj is readable by root only
-// (CVE-2020-8694); the error says how to grant access.
+// (CVE-2020-8694); the error says how to grant access. A decrease is taken as a wrap only when the unwrapped step
+// is under half the range (the tracker reads every quarter of the fastest wrap at 1 kW, so a real wrap's step is
+// far smaller); a larger one is a counter that went backwards (reset, firmware update, a rewritten file) and
+// throws RAPL_COUNTER_BACKWARDS instead of adding most of a range of energy that was never spent.
 #include <dirent.h>
 
 #include <algorithm>
@@ -211,6 +214,11 @@ class RaplMeter final : public Meter {
         delta = uj - d.lastUj;
       } else {  // wrapped once since the last read (the tracker guarantees not twice)
         delta = d.maxRangeUj - d.lastUj + uj;
+        if (delta > d.maxRangeUj / 2)
+          throw MeterError("RAPL_COUNTER_BACKWARDS",
+                           "rapl: " + d.path + "/energy_uj went backwards from " + std::to_string(d.lastUj) + " to " +
+                               std::to_string(uj) + " uJ (range " + std::to_string(d.maxRangeUj) +
+                               " uJ): not a wrap; the counter was reset, and the energy of this window is unknown");
         d.wraps++;
       }
       d.accumulatedJ += static_cast<double>(delta) * 1e-6;

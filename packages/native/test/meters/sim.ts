@@ -37,6 +37,13 @@ const SIM_KEYS = [
   'CLOCK_EVENTS',
   'NAME',
   'ARCH',
+  // faults that appear mid-run (fault-injection tests)
+  'BACKWARDS_AFTER_MS',
+  'BACKWARDS_MJ',
+  'STUCK_AFTER_MS',
+  'UNSUPPORTED_AFTER_MS',
+  'NO_PERMISSION_AFTER_MS',
+  'ZERO_POWER_AFTER_MS',
 ] as const;
 export type SimKey = (typeof SIM_KEYS)[number];
 
