@@ -71,3 +71,46 @@ describe('etok bench on the simulated NVML board', () => {
     expect(r.stdout).toMatch(/energy: MEASURED by nvml:0 \(power-sampling, boundary: board/);
   });
 });
+
+describe('a board lost mid-run', () => {
+  it('ends the run with exit 1 naming the NVML error, keeping the finished measurements (complete: false)', async () => {
+    const { etokAsync } = await import('./helpers/run-etok.js');
+    const { existsSync, readFileSync, writeFileSync } = await import('node:fs');
+    const dir = tempDir();
+    const out = join(dir, 'r.json');
+    const flag = join(dir, 'board-lost');
+    const child = etokAsync(
+      [
+        ...['bench', ...TINY],
+        '--ctx',
+        '256,512,768',
+        '--no-interleave',
+        '--time-budget',
+        '0.5',
+        '--out',
+        out,
+      ],
+      {
+        env: {
+          ...process.env,
+          ...simEnv({ ETOK_SIM_NVML_PERIOD_MS: '10', ETOK_SIM_NVML_LOST_FLAG_FILE: flag }),
+        },
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const measured = () => (existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')).measurements.length : 0);
+    const deadline = Date.now() + 60_000;
+    while (measured() < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    writeFileSync(flag, 'the board fell off the bus\n');
+    expect(await exited).toBe(1);
+    expect(stderr).toMatch(/NVML_GPU_LOST/);
+    const doc = parseResults(readFileSync(out, 'utf8'), out);
+    expect(doc.complete).toBe(false);
+    expect(doc.measurements.length).toBeGreaterThanOrEqual(1);
+    expect(doc.measurements.length).toBeLessThan(3);
+  });
+});

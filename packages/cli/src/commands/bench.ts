@@ -146,7 +146,8 @@ export const spec: CommandSpec = {
       type: 'string',
       value: 'NAME',
       default: 'peaked',
-      description: 'synthetic inputs: peaked (planted key blocks aligned with each group of queries, as in trained models) or uniform',
+      description:
+        'synthetic inputs: peaked (planted key blocks aligned with each group of queries, as in trained models) or uniform',
     },
     { name: 'seed', type: 'string', value: 'N', default: '1', description: 'input seed' },
     { name: 'no-quality', type: 'boolean', description: 'skip the fp64 reference comparison' },
@@ -238,6 +239,7 @@ const BOUNDARIES = ['chip', 'server', 'rack', 'facility'] as const;
 /** Errors that fail one configuration (the rest of the sweep goes on); any other error ends the run. */
 const PER_CONFIG_FAILURES = new Set([
   'KERNEL_CRASHED',
+  'CALL_TOO_SLOW',
   'BAD_SHAPE',
   'CUDA_NOT_COMPILED',
   'PLUGIN_SETUP',
@@ -379,6 +381,15 @@ function resolveMeter(requested: string, device: string): { meter: string; choic
   }
   if (!/^(model|rapl|nvml:\d+)$/.test(requested))
     throw new EtokError('UNKNOWN_METER', `meter '${requested}' is not one of auto, model, rapl, nvml:N`);
+  // Refuse a meter this machine lacks before any results file is written.
+  if (requested !== 'model') {
+    const m = listMeters().find((x) => x.kind === (requested === 'rapl' ? 'rapl' : 'nvml'));
+    if (m && !m.available)
+      throw new EtokError(
+        'UNKNOWN_METER',
+        `meter ${requested} is not available here: ${m.reason ?? 'no reason given'}`,
+      );
+  }
   return { meter: requested, choice: `requested: ${requested}` };
 }
 

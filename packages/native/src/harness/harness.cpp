@@ -110,6 +110,11 @@ void timeCalls(Subject& s, CacheFlusher& flusher, const std::atomic<bool>& cance
   for (int64_t calls = 0; (secondsSince(warm0) < plan.warmupS || calls < 2) && !cancel.load(); calls++) {
     k.run();
     k.synchronize();
+    // A measurement needs tens of calls; one that alone outlasts the timing limit would run for hours.
+    if (calls == 0 && secondsSince(warm0) > plan.maxTimeS)
+      throw meters::MeterError("CALL_TOO_SLOW", "one call took " + std::to_string(secondsSince(warm0)) +
+                                                    " s, more than the timing limit of " + std::to_string(plan.maxTimeS) +
+                                                    " s; a measurement needs tens of calls: lower --ctx, --batch or --q-len");
   }
   // Per-call time: the device's own clock (CUDA events) where the kernel has one, else steady_clock around
   // run() + synchronize().
@@ -256,6 +261,11 @@ std::vector<MeasureResult> measureGroup(const std::vector<MeasurePlan>& plans, c
       const auto e0 = meter->readAtUpdate();  // the window starts on a counter step
       int64_t calls = 0;
       for (; calls < s.callsPerWindow && !cancel.load(); calls++) s.kernel->run();
+      // Never shorter than the target, whatever the calibration said (load, clocks and caches change).
+      while (secondsSince(e0.tNs) < windowS && !cancel.load()) {
+        s.kernel->run();
+        calls++;
+      }
       s.kernel->synchronize();
       // ...and ends on one, with the device kept busy until the counter steps.
       const auto e1 = calls == 0 ? e0

@@ -167,7 +167,7 @@ class NvmlMeter final : public Meter {
   PowerReading energySample() {
     const PowerReading p = powerSample();
     if (!(p.watts > 0))
-      throw MeterError("NVML_ZERO_POWER", id_ + ": " + description_.source + " reported " + std::to_string(p.watts) +
+      throw MeterError("NVML_ZERO_POWER", id_ + ": " + description_.source + " reported " + formatMs(p.watts) +
                                               " W; a powered board never draws 0 W (no power telemetry on this "
                                               "board, vGPU or MIG slice?). Use --meter model (modeled) instead.");
     return p;
