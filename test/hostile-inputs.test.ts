@@ -193,14 +193,14 @@ const CASES: Case[] = [
     args: (d) => ['bench', '--json', '--meter', 'nvml:0', '--out', join(d, 'nonvml.json'), ...TINY],
     env: { ETOK_NVML_LIBRARY: '/nonexistent/libnvidia-ml.so.1' },
     exit: 2,
-    says: /NVML is unavailable.*NVML_UNAVAILABLE/,
+    says: /meter nvml:0 is not available here: NVML is unavailable: cannot load \/nonexistent\/libnvidia-ml.so.1/,
   },
   {
     name: 'bench: RAPL meter without a powercap tree',
     args: (d) => ['bench', '--json', '--meter', 'rapl', '--out', join(d, 'norapl.json'), ...TINY],
     env: { ETOK_POWERCAP_ROOT: '/nonexistent/powercap' },
     exit: 2,
-    says: /meter rapl is unavailable: no powercap tree/,
+    says: /meter rapl is not available here: no powercap tree at \/nonexistent\/powercap/,
   },
   {
     name: 'bench: --out is a directory',
