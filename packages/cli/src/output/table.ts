@@ -1,7 +1,7 @@
 // Plain aligned tables for a terminal; numbers right-aligned, text left-aligned. Cells may hold text from results
 // files (device names from a driver, ids, notes), so control characters and ANSI escapes are removed first: a GPU
 // called `\e[2J…` must not clear the reader's terminal.
-import { stripControl } from '@etok/core';
+import { formatQuantity, stripControl } from '@etok/core';
 
 export interface Column {
   header: string;
@@ -21,22 +21,7 @@ export function renderTable(columns: Column[], rawRows: string[][]): string {
   return `${lines.map((l) => l.trimEnd()).join('\n')}\n`;
 }
 
-/** Engineering notation with an SI prefix and the unit: 0.00123 J → "1.23 mJ". */
-export function si(value: number, unit: string, digits = 3): string {
-  if (!Number.isFinite(value)) return '—';
-  if (value === 0) return `0 ${unit}`;
-  const prefixes: [number, string][] = [
-    [1e12, 'T'],
-    [1e9, 'G'],
-    [1e6, 'M'],
-    [1e3, 'k'],
-    [1, ''],
-    [1e-3, 'm'],
-    [1e-6, 'µ'],
-    [1e-9, 'n'],
-    [1e-12, 'p'],
-  ];
-  const abs = Math.abs(value);
-  const [scale, prefix] = prefixes.find(([s]) => abs >= s) ?? prefixes[prefixes.length - 1]!;
-  return `${(value / scale).toPrecision(digits)} ${prefix}${unit}`;
+/** Engineering notation with an SI prefix and the unit: 0.00123 J → "1.23 mJ" (core's one formatter). */
+export function si(value: number, unit: 'J' | 'W' | 's', digits = 3): string {
+  return formatQuantity(value, unit, digits);
 }
