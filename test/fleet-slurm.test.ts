@@ -11,7 +11,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { onPath } from '../packages/cli/src/fleet/slurm.js';
 import { etok, repoRoot, tempDir } from './helpers/run-etok.js';
 
-// biome-ignore lint/suspicious/noUndeclaredEnvVars: a test switch, not a build input
 const clusterDir = process.env.ETOK_SLURM_DIR ?? '/tmp/etok-slurm';
 const scripts = join(repoRoot, 'test', 'slurm');
 
@@ -63,7 +62,6 @@ async function waitForFleet(dir: string, limitMs: number): Promise<{ status: num
   }
 }
 
-// biome-ignore lint/suspicious/noUndeclaredEnvVars: a test switch, not a build input
 if (!cluster.ok && process.env.ETOK_REQUIRE_SLURM === '1')
   throw new Error(`ETOK_REQUIRE_SLURM=1 but ${cluster.reason}`);
 
