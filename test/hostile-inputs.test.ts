@@ -18,15 +18,23 @@ const TINY = ['--ctx', '256', '--heads', '4', '--kv-heads', '2', '--head-dim', '
 const EVIL_NAME =
   '\\input{/etc/passwd} <script>alert(1)</script> \u001b[2J\u001b[31mRED\u001b[0m\u0007 $x$ & 100% #1 a_b ~c ^d';
 
-/** Root reads every file whatever its mode, so the unreadable-file case runs etok as `nobody`. */
+/** Root reads every file whatever its mode, so the unreadable-file case runs etok as root without the capabilities
+ *  that bypass file modes (setpriv keeps the uid, so the checkout stays reachable wherever it lives), else as
+ *  `nobody` (which needs a world-readable checkout). */
 const WRAP = existsSync('/usr/bin/setpriv')
-  ? ['/usr/bin/setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups']
+  ? [
+      '/usr/bin/setpriv',
+      '--bounding-set',
+      '-dac_override,-dac_read_search',
+      '--inh-caps',
+      '-dac_override,-dac_read_search',
+    ]
   : existsSync('/usr/sbin/runuser')
     ? ['/usr/sbin/runuser', '-u', 'nobody', '--']
     : undefined;
 const IS_ROOT = process.getuid?.() === 0;
 
-function runNobody(args: string[], cwd: string) {
+function runBoundByFileModes(args: string[], cwd: string) {
   const [cmd, ...pre] = IS_ROOT ? WRAP! : [process.execPath];
   const argv = IS_ROOT ? [...pre, process.execPath, etokBin, ...args] : [etokBin, ...args];
   const r = spawnSync(cmd!, argv, { cwd, encoding: 'utf8', timeout: 30_000 });
@@ -40,7 +48,7 @@ interface Case {
   /** What the one line on stderr must say. */
   says: RegExp;
   env?: NodeJS.ProcessEnv;
-  nobody?: boolean;
+  boundByFileModes?: boolean;
 }
 
 const CASES: Case[] = [
@@ -328,9 +336,9 @@ const CASES: Case[] = [
     says: /loopA: a loop of symbolic links/,
   },
   {
-    name: 'phi: unreadable file (chmod 000, as nobody)',
+    name: 'phi: unreadable file (chmod 000)',
     args: () => ['phi', 'unreadable.json'],
-    nobody: true,
+    boundByFileModes: true,
     exit: 2,
     says: /unreadable\.json: permission denied/,
   },
@@ -471,7 +479,7 @@ const CASES: Case[] = [
 let dir = '';
 beforeAll(() => {
   dir = tempDir('etok-hostile-');
-  chmodSync(dir, 0o755); // the nobody case must reach its file
+  chmodSync(dir, 0o755); // a `nobody` child (no setpriv) must reach its file
   const doc = JSON.parse(readFileSync(FIXTURE, 'utf8')) as Record<string, unknown>;
   const text = JSON.stringify(doc);
   writeFileSync(join(dir, 'empty.json'), '');
@@ -501,13 +509,13 @@ describe('hostile input: one line, exit 2 (or 1), no stack trace, no hang', () =
   });
 
   it.each(CASES)('$name', (c) => {
-    if (c.nobody && IS_ROOT && !WRAP) {
+    if (c.boundByFileModes && IS_ROOT && !WRAP) {
       // Root reads a chmod-000 file, so without setpriv or runuser the case cannot be set up.
       console.warn(`skipped '${c.name}': running as root without setpriv or runuser`);
       return;
     }
-    const r = c.nobody
-      ? runNobody(c.args(dir), dir)
+    const r = c.boundByFileModes
+      ? runBoundByFileModes(c.args(dir), dir)
       : etok(c.args(dir), { cwd: dir, env: c.env ?? {}, timeoutMs: 30_000 });
     const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
     const context = `stderr:\n${r.stderr}\nstdout:\n${r.stdout.slice(0, 400)}`;

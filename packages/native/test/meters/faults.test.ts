@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { measure, type NativeMeterHandle, openMeter } from '../../src/index.js';
 import { codeOf, configureSim, PowercapTree, simNvmlLibrary, sleep } from './sim.js';
+import { nodeBoundByFileModes } from './without-file-override.js';
 
 let meter: NativeMeterHandle | undefined;
 let tree: PowercapTree | undefined;
@@ -169,10 +170,10 @@ describe('RAPL faults (simulated powercap tree)', () => {
       join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'build', 'Release', 'etok_native.node');
     chmodSync(t.root, 0o755);
     const file = t.energyFile('intel-rapl:0');
-    const asRoot = process.getuid?.() === 0;
-    // Root reads anything, so when the suite runs as root the child runs as `nobody`, owning the file so that it
-    // can take its own read permission away after opening the meter.
-    if (asRoot) chownSync(file, 65534, 65534);
+    // The child must be bound by file modes (root is not) and own the file, to take its own read permission away
+    // after opening the meter.
+    const child0 = nodeBoundByFileModes();
+    if (child0.uid !== undefined) chownSync(file, child0.uid, child0.gid!);
     const script = `const fs = require('node:fs');
       const b = require(${JSON.stringify(addon)});
       const m = new b.Meter('rapl');
@@ -181,10 +182,10 @@ describe('RAPL faults (simulated powercap tree)', () => {
       let e = {};
       try { m.read(); } catch (x) { e = { code: x.code, message: x.message }; }
       console.log(JSON.stringify(e));`;
-    const child = spawnSync(process.execPath, ['-e', script], {
+    const child = spawnSync(child0.command, [...child0.prefix, '-e', script], {
       env: { ...process.env, ETOK_POWERCAP_ROOT: t.root },
       encoding: 'utf8',
-      ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+      ...(child0.uid !== undefined ? { uid: child0.uid, gid: child0.gid } : {}),
     });
     expect(child.stderr).toBe('');
     const out = JSON.parse(child.stdout) as { code: string; message: string };

@@ -2,12 +2,13 @@
 // duplicates and non-package zones skipped, wrap-around at max_energy_range_uj (also many wraps across a long
 // window, caught by the tracker thread), and a permission error that says how to fix it.
 import { spawnSync } from 'node:child_process';
-import { chmodSync } from 'node:fs';
+import { chmodSync, chownSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listMeters, type NativeMeterHandle, openMeter } from '../../src/index.js';
 import { codeOf, PowercapTree, sleep } from './sim.js';
+import { bypassesFileModes, nodeBoundByFileModes } from './without-file-override.js';
 
 let meter: NativeMeterHandle | undefined;
 let tree: PowercapTree | undefined;
@@ -118,18 +119,21 @@ describe('rapl (simulated powercap tree)', () => {
       process.env.ETOK_NATIVE_ADDON ??
       join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'build', 'Release', 'etok_native.node');
     chmodSync(t.root, 0o755);
-    chmodSync(t.energyFile('intel-rapl:0'), 0o400); // as on Linux ≥ 5.10
-    // Root reads anything, so when the suite runs as root the check runs in a child as `nobody`.
+    const energy = t.energyFile('intel-rapl:0');
+    chmodSync(energy, 0o400); // as on Linux ≥ 5.10
+    // Root reads anything, so the check runs in a child bound by file modes; a root child keeps its uid, so the
+    // file goes to another owner to stay out of its reach, as root's file is out of a normal user's.
+    const child0 = nodeBoundByFileModes();
+    if (bypassesFileModes) chownSync(energy, 65534, 65534);
     const script = `const b = require(${JSON.stringify(addon)});
       const r = b.listMeters().find((m) => m.kind === 'rapl');
       let e = {};
       try { new b.Meter('rapl'); } catch (x) { e = { code: x.code, message: x.message }; }
       console.log(JSON.stringify({ available: r.available, reason: r.reason, ...e }));`;
-    const asRoot = process.getuid?.() === 0;
-    const child = spawnSync(process.execPath, ['-e', script], {
+    const child = spawnSync(child0.command, [...child0.prefix, '-e', script], {
       env: { ...process.env, ETOK_POWERCAP_ROOT: t.root },
       encoding: 'utf8',
-      ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+      ...(child0.uid !== undefined ? { uid: child0.uid, gid: child0.gid } : {}),
     });
     expect(child.stderr).toBe('');
     const out = JSON.parse(child.stdout) as {
