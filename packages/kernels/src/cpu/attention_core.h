@@ -2,8 +2,8 @@
 //   KV layout  — Plan::keys (dense: one segment per kv head; mla: ckv ‖ kRope of the shared latent cache) and
 //                Plan::valueStore();
 //   selection  — all visible tokens, or the NSA-style blocks chosen per (sequence, group, row) by selectRow();
-//   KV storage — Fmt<F> (f32, bf16, f16, int8, int4, fp8), dequantized in registers; scales are applied once per
-//                group to partial dot products (QK) and folded into the softmax weights (PV).
+//   KV storage — Fmt<F> (f32, bf16, f16, int8, int4, fp8), dequantized in registers; group scales multiply the
+//                widened keys (QK) and are folded into the softmax weights (PV).
 // Online softmax over tiles of kTile tokens (no score matrix), query blocks of up to kQueryBlock queries that share
 // each loaded KV vector (the GQA heads of a group, or rows of a prefill chunk).
 // Include inside a translation unit that first defines ETOK_CPU_ISA and includes its vec_<isa>.h.
@@ -40,12 +40,34 @@ struct Segment {
   const uint16_t* rowScales(int i) const { return scales + i * scaleStride; }
 };
 
+/** Requests row i of a cache segment (and its scales) ahead of use. Decode reads each KV byte once; the tile
+ *  structure alternates phases that read memory (widening values) with phases that only compute, so without
+ *  requests issued during the compute the core waits on DRAM, then computes, in turn. */
+inline void prefetchRow(const Segment& s, int i) {
+#if defined(__GNUC__)
+  const uint8_t* row = s.row(i);
+  for (int64_t off = 0; off < s.stride; off += 64) __builtin_prefetch(row + off, 0, 3);
+  if (s.scales) __builtin_prefetch(s.rowScales(i), 0, 3);
+  // g++ 12 finds a function made only of prefetches free of side effects and deletes its calls (no prefetch reached
+  // the binary); an empty volatile asm statement is a side effect it keeps, and costs nothing.
+  asm volatile("");
+#else
+  (void)s, (void)i;
+#endif
+}
+
 struct TileView {
   Segment keys[2];  // dense: {k}; mla: {ckv, kRope}
   int keySegments = 1;
   Segment values;   // dense: v; mla: ckv again
   float scale = 1.0f;
   int64_t vDim = 0;
+  // Segments of a later tile whose row i is requested as token i is scored (none: nothing to prefetch).
+  Segment ahead[3];
+  int aheadCount = 0;
+  void prefetchAhead(int i) const {
+    for (int a = 0; a < aheadCount; a++) prefetchRow(ahead[a], i);
+  }
 };
 
 inline Segment cacheSegment(const VectorStore& st, int64_t firstRow) {
@@ -59,40 +81,54 @@ inline Segment cacheSegment(const VectorStore& st, int64_t firstRow) {
 }
 
 /** QK scores of N queries against the tile's n tokens: scores[q·kTile + i], scaled. */
-/** Unscaled formats, two tokens at a time: each query chunk is loaded once for both tokens (8 accumulators at
- *  N = 4), which relieves the load ports that bound this loop. Returns how many tokens it scored. */
+/** Two tokens at a time: each query chunk is loaded once for both tokens (8 accumulators at N = 4), which relieves
+ *  the load ports that bound this loop. A scaled format's group scale multiplies the widened key vector (one
+ *  multiply shared by the N queries) rather than per-group partial sums, which would need twice the registers.
+ *  Returns how many tokens it scored. */
 template <StoreFormat F, int N>
 int scoreTokenPairs(const TileView& V, const float* const* q, int n, float* scores) {
   using T = Vec::T;
   int i = 0;
   for (; i + 2 <= n; i += 2) {
-    T a[N], c[N];
+    V.prefetchAhead(i), V.prefetchAhead(i + 1);
+    T acc[2 * N];  // acc[j]: query j · token i; acc[N + j]: query j · token i + 1
     float ta[N], tc[N];
-    for (int j = 0; j < N; j++) a[j] = Vec::zero(), c[j] = Vec::zero(), ta[j] = 0.0f, tc[j] = 0.0f;
+    for (int j = 0; j < N; j++) acc[j] = Vec::zero(), acc[N + j] = Vec::zero(), ta[j] = 0.0f, tc[j] = 0.0f;
     int64_t qOff = 0;
     for (int s = 0; s < V.keySegments; s++) {
       const Segment& st = V.keys[s];
       const uint8_t* r0 = st.row(i);
       const uint8_t* r1 = st.row(i + 1);
-      const int64_t vend = vectorEnd<F>(st.dim);
-      int64_t e = 0;
-      for (; e < vend; e += Vec::W) {
-        const T k0 = loadAt<F>(r0, 0, st.dim, e), k1 = loadAt<F>(r1, 0, st.dim, e);
-        for (int j = 0; j < N; j++) {
-          const T qv = Vec::load(q[j] + qOff + e);
-          a[j] = Vec::fma(qv, k0, a[j]);
-          c[j] = Vec::fma(qv, k1, c[j]);
+      const int64_t gs = groupSize<F>(st);
+      for (int64_t grp = 0; grp < groupCount<F>(st); grp++) {
+        const int64_t begin = grp * gs, len = std::min(gs, st.dim - begin), vend = vectorEnd<F>(len);
+        float sc0 = 1.0f, sc1 = 1.0f;
+        if constexpr (Fmt<F>::kScaled) sc0 = Vec::half(st.rowScales(i)[grp]), sc1 = Vec::half(st.rowScales(i + 1)[grp]);
+        const T s0 = Vec::bcast(sc0), s1 = Vec::bcast(sc1);
+        const float* qg[N];
+        for (int j = 0; j < N; j++) qg[j] = q[j] + qOff + begin;
+        int64_t e = 0;
+        for (; e < vend; e += Vec::W) {
+          T k0 = loadAt<F>(r0, begin, len, e), k1 = loadAt<F>(r1, begin, len, e);
+          if constexpr (Fmt<F>::kScaled) k0 = Vec::mul(k0, s0), k1 = Vec::mul(k1, s1);
+          for (int j = 0; j < N; j++) {
+            const T qv = Vec::load(qg[j] + e);
+            acc[j] = Vec::fma(qv, k0, acc[j]);
+            acc[N + j] = Vec::fma(qv, k1, acc[N + j]);
+          }
         }
-      }
-      for (; e < st.dim; e++) {
-        const float k0 = load1At<F>(r0, 0, st.dim, e), k1 = load1At<F>(r1, 0, st.dim, e);
-        for (int j = 0; j < N; j++) ta[j] += q[j][qOff + e] * k0, tc[j] += q[j][qOff + e] * k1;
+        for (; e < len; e++) {
+          const float k0 = load1At<F>(r0, begin, len, e) * sc0, k1 = load1At<F>(r1, begin, len, e) * sc1;
+          for (int j = 0; j < N; j++) ta[j] += qg[j][e] * k0, tc[j] += qg[j][e] * k1;
+        }
       }
       qOff += st.dim;
     }
+    float sums[2 * N];
+    Vec::template hsums<2 * N>(acc, sums);
     for (int j = 0; j < N; j++) {
-      scores[j * kTile + i] = (Vec::hsum(a[j]) + ta[j]) * V.scale;
-      scores[j * kTile + i + 1] = (Vec::hsum(c[j]) + tc[j]) * V.scale;
+      scores[j * kTile + i] = (sums[j] + ta[j]) * V.scale;
+      scores[j * kTile + i + 1] = (sums[N + j] + tc[j]) * V.scale;
     }
   }
   return i;
@@ -101,9 +137,9 @@ int scoreTokenPairs(const TileView& V, const float* const* q, int n, float* scor
 template <StoreFormat F, int N>
 void scoreTile(const TileView& V, const float* const* q, int n, float* scores) {
   using T = Vec::T;
-  int first = 0;
-  if constexpr (!Fmt<F>::kScaled) first = scoreTokenPairs<F, N>(V, q, n, scores);
+  const int first = scoreTokenPairs<F, N>(V, q, n, scores);
   for (int i = first; i < n; i++) {
+    V.prefetchAhead(i);
     T tot[N];
     float tail[N];
     for (int j = 0; j < N; j++) tot[j] = Vec::zero(), tail[j] = 0.0f;
@@ -369,13 +405,13 @@ void attendUnitAs(Plan& P, int64_t unitIndex, Scratch& S) {
   }
 
   const bool prefill = p.phase == Phase::Prefill;
-  // Tiles are widened to f32 scratch in row order before use. Values of float formats always: PV reads the
-  // value tile column by column, which from DRAM stalls on scattered misses while a row-order copy streams
-  // (decode f32 at ctx 8192 ran 2-3× faster single-threaded with the copy). Keys and values of stored formats
-  // other than f32 when more than one query block reads the tile, so each value is widened once. A single block
-  // of quantized KV reads it in place (compute-bound there; widening cost 15-25%).
+  // When more than one query block reads a tile (prefill; decode with more than kQueryBlock heads a group), the tile
+  // is widened to f32 scratch once, in row order, and every block reads the copy: values always, keys too for
+  // formats other than f32. A single block (decode, GQA ratio ≤ kQueryBlock) reads the tile in place at its stored
+  // format: with the next tile prefetched as this one is scored, a row-order copy only adds a pass over memory
+  // that the arithmetic cannot hide (dense f32 decode at ctx 8192: 61% → 69-78% of read bandwidth without it).
   const bool widenKeys = F != StoreFormat::F32 && M > kQueryBlock;
-  const bool widenValues = widenKeys || !Fmt<F>::kScaled;
+  const bool widenValues = M > kQueryBlock;
   int64_t qIdx[kQueryBlock];
   auto tileAt = [&](int64_t t0) {
     TileView direct;
@@ -411,13 +447,29 @@ void attendUnitAs(Plan& P, int64_t unitIndex, Scratch& S) {
     else if (widenValues) tileBlock<F, StoreFormat::F32>(view, S, P.qkDim, qIdx, count, n, bias);
     else tileBlock<F, F>(view, S, P.qkDim, qIdx, count, n, bias);
   };
+  // The tile visited after [t0, t0 + kTile) (the next range's first when this range ends): requested from memory,
+  // a row per token scored, while this tile computes. One tile ahead measured best (two or three: no better).
+  auto withAhead = [&](TileView view, size_t ri, int64_t t0) {
+    int64_t next = t0 + kTile;
+    if (next >= vis[ri + 1]) {
+      if (ri + 2 >= vis.size()) return view;
+      next = vis[ri + 2];
+    }
+    const TileView a = tileAt(next);
+    for (int sg = 0; sg < a.keySegments; sg++) view.ahead[view.aheadCount++] = a.keys[sg];
+    if (!p.variant.mla) view.ahead[view.aheadCount++] = a.values;
+    return view;
+  };
   if (widenValues) {
     // Tile outer: widen each tile once, then every query block reads the f32 copy.
     for (size_t ri = M; ri < vis.size(); ri += 2)
       for (int64_t t0 = vis[ri]; t0 < vis[ri + 1]; t0 += kTile) {
         const int n = static_cast<int>(std::min<int64_t>(kTile, vis[ri + 1] - t0));
-        const TileView wide = dequantizeTile<F>(tileAt(t0), S, n, P.qkDim, p.variant.mla, widenKeys);
-        for (int64_t qb = 0; qb < M; qb += kQueryBlock) step(qb, t0, n, wide);
+        TileView wide = withAhead(dequantizeTile<F>(tileAt(t0), S, n, P.qkDim, p.variant.mla, widenKeys), ri, t0);
+        for (int64_t qb = 0; qb < M; qb += kQueryBlock) {
+          step(qb, t0, n, wide);
+          wide.aheadCount = 0;  // requested once, by the first query block
+        }
       }
   } else {
     // Query block outer (flash-attention order): its q, accumulators and scores stay in L1 while the KV streams.
@@ -425,7 +477,7 @@ void attendUnitAs(Plan& P, int64_t unitIndex, Scratch& S) {
       for (size_t ri = M; ri < vis.size(); ri += 2)
         for (int64_t t0 = vis[ri]; t0 < vis[ri + 1]; t0 += kTile) {
           const int n = static_cast<int>(std::min<int64_t>(kTile, vis[ri + 1] - t0));
-          step(qb, t0, n, tileAt(t0));
+          step(qb, t0, n, withAhead(tileAt(t0), ri, t0));
         }
   }
 

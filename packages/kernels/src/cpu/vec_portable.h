@@ -23,6 +23,10 @@ struct Vec {
   static T mul(T a, T b) { return a * b; }
   static T max(T a, T b) { return std::max(a, b); }
   static float hsum(T v) { return v; }
+  template <int K>
+  static void hsums(const T* v, float* out) {
+    for (int k = 0; k < K; k++) out[k] = v[k];
+  }
   static float hmax(T v) { return v; }
   static T exp(T x) { return std::exp(x); }
 
