@@ -61,6 +61,7 @@ struct Plan {
 struct Scratch {
   std::vector<float> qf, acc, m, l, scores, probs, scaled, bias, tmp;
   std::vector<float> kTile, vTile;  // a tile widened to f32 (kTile × qkDim, kTile × vDim)
+  std::vector<float> keysT;         // a tile's keys transposed, qkDim × kTile (tokens contiguous)
   std::vector<int64_t> ranges;
 };
 
