@@ -465,7 +465,7 @@ void attendUnitAs(Plan& P, int64_t unitIndex, Scratch& S) {
   // that the arithmetic cannot hide (dense f32 decode at ctx 8192: 61% → 69-78% of read bandwidth without it).
   const bool widenKeys = F != StoreFormat::F32 && M > kQueryBlock;
   const bool widenValues = M > kQueryBlock;
-  const bool transposeTiles = M >= 8 * kQueryBlock;
+  const bool transposeTiles = M >= kTransposeMinBlocks * kQueryBlock;
   int64_t qIdx[kQueryBlock];
   auto tileAt = [&](int64_t t0) {
     TileView direct;
@@ -522,8 +522,8 @@ void attendUnitAs(Plan& P, int64_t unitIndex, Scratch& S) {
         const int n = static_cast<int>(std::min<int64_t>(kTile, vis[ri + 1] - t0));
         TileView wide = withAhead(dequantizeTile<F>(tileAt(t0), S, n, P.qkDim, p.variant.mla, widenKeys), ri, t0);
         // With many query blocks (prefill) the keys (f32 by now) are transposed once, so each block scores the tile
-        // as a small GEMM: prefill f32 at ctx 1024 ran 23-30% faster. With few (decode with more than
-        // kQueryBlock heads a group, mla decode) the scalar transpose costs more than it saves (mla decode: +55%).
+        // as a small GEMM: prefill f32 at ctx 1024 ran 23-30% faster. With few the scalar transpose costs more than
+        // it saves: mla decode (4 blocks) ran 28% slower, decode with 8 heads a group (2 blocks) 18%.
         if (transposeTiles) {
           transposeKeys(wide, n, S.keysT.data());
           wide.keysT = S.keysT.data();

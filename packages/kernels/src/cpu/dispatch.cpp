@@ -143,7 +143,7 @@ class CpuAttention final : public PreparedAttention {
       S.bias.assign(kQueryBlockSize * kTileTokens, 0.0f);
       S.scaled.assign(static_cast<size_t>(std::max<int64_t>(1, P.valueStore().groups) * kQueryBlockSize * kTileTokens), 0.0f);
       S.kTile.assign(static_cast<size_t>(kTileTokens * P.qkDim), 0.0f);
-      if (P.maxQueries >= 8 * kQueryBlockSize) S.keysT.assign(static_cast<size_t>(kTileTokens * P.qkDim), 0.0f);
+      if (P.maxQueries >= kTransposeMinBlocks * kQueryBlockSize) S.keysT.assign(static_cast<size_t>(kTileTokens * P.qkDim), 0.0f);
       S.vTile.assign(static_cast<size_t>(kTileTokens * P.vDim), 0.0f);
       S.tmp.assign(static_cast<size_t>(std::max(P.qkDim, P.vDim)), 0.0f);
     }
