@@ -1,10 +1,11 @@
 // `etok bench --meter nvml:0` against the simulated board (packages/native/test/fixtures/sim-nvml), as a user runs
 // it: every window's joules against the simulator's analytic ground truth, and the fallback to power sampling.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseResults } from '@etok/core';
 import { describe, expect, it } from 'vitest';
 import { simNvmlLibrary, trueJoules } from '../packages/native/test/meters/sim.js';
-import { etok, tempDir } from './helpers/run-etok.js';
+import { etok, etokAsync, tempDir } from './helpers/run-etok.js';
 
 const TINY = [
   '--device',
@@ -74,8 +75,6 @@ describe('etok bench on the simulated NVML board', () => {
 
 describe('a board lost mid-run', () => {
   it('ends the run with exit 1 naming the NVML error, keeping the finished measurements (complete: false)', async () => {
-    const { etokAsync } = await import('./helpers/run-etok.js');
-    const { existsSync, readFileSync, writeFileSync } = await import('node:fs');
     const dir = tempDir();
     const out = join(dir, 'r.json');
     const flag = join(dir, 'board-lost');

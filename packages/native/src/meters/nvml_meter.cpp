@@ -43,10 +43,11 @@ double envNumber(const char* name, double fallback) {
   return end != v && d > 0 ? d : fallback;
 }
 
-std::string formatMs(double ms) {
+/** A reading for a message (milliseconds, watts): 3 significant digits below 10, 4 above. */
+std::string formatSignificant(double x) {
   std::ostringstream s;
-  s.precision(ms < 10 ? 3 : 4);
-  s << ms;
+  s.precision(x < 10 ? 3 : 4);
+  s << x;
   return s.str();
 }
 
@@ -167,7 +168,7 @@ class NvmlMeter final : public Meter {
   PowerReading energySample() {
     const PowerReading p = powerSample();
     if (!(p.watts > 0))
-      throw MeterError("NVML_ZERO_POWER", id_ + ": " + description_.source + " reported " + formatMs(p.watts) +
+      throw MeterError("NVML_ZERO_POWER", id_ + ": " + description_.source + " reported " + formatSignificant(p.watts) +
                                               " W; a powered board never draws 0 W (no power telemetry on this "
                                               "board, vGPU or MIG slice?). Use --meter model (modeled) instead.");
     return p;
@@ -253,8 +254,8 @@ class NvmlMeter final : public Meter {
     description_.updatePeriodMs = est.medianMs;
     description_.source = "nvmlDeviceGetTotalEnergyConsumption";
     description_.note = "nvmlDeviceGetTotalEnergyConsumption (mJ), whole GPU board; the counter steps every " +
-                        formatMs(est.medianMs) + " ms (median of " + std::to_string(est.intervals) +
-                        " steps measured at open, range " + formatMs(est.minMs) + "-" + formatMs(est.maxMs) +
+                        formatSignificant(est.medianMs) + " ms (median of " + std::to_string(est.intervals) +
+                        " steps measured at open, range " + formatSignificant(est.minMs) + "-" + formatSignificant(est.maxMs) +
                         " ms)";
   }
 
@@ -281,11 +282,11 @@ class NvmlMeter final : public Meter {
       description_.source = "nvmlDeviceGetFieldValues(NVML_FI_DEV_POWER_INSTANT)";
       description_.note = "energy counter unavailable (" + counterReason +
                           "); integrating instant board power (NVML_FI_DEV_POWER_INSTANT) sampled every " +
-                          formatMs(periodMs) + " ms on a background thread (trapezoid rule)";
+                          formatSignificant(periodMs) + " ms on a background thread (trapezoid rule)";
     } else {
       description_.source = "nvmlDeviceGetPowerUsage";
       description_.note = "energy counter unavailable (" + counterReason + ") and no instant power field (" +
-                          powerProbe_ + "); integrating nvmlDeviceGetPowerUsage sampled every " + formatMs(periodMs) +
+                          powerProbe_ + "); integrating nvmlDeviceGetPowerUsage sampled every " + formatSignificant(periodMs) +
                           " ms on a background thread" +
                           (averagingMs > 0 ? "; on Ampere and newer that is a 1 s trailing average, so energy "
                                              "windows shorter than several seconds are smeared"
