@@ -40,21 +40,41 @@ struct Segment {
   const uint16_t* rowScales(int i) const { return scales + i * scaleStride; }
 };
 
-/** Requests row i of a cache segment (and its scales) ahead of use. Decode reads each KV byte once; the tile
- *  structure alternates phases that read memory (widening values) with phases that only compute, so without
- *  requests issued during the compute the core waits on DRAM, then computes, in turn. */
-inline void prefetchRow(const Segment& s, int i) {
+/** Bytes of a later tile (a tile's rows, or its scales, are contiguous in the cache) requested from memory while
+ *  this tile computes, a slice at a time. Decode reads each KV byte once; without requests issued during the
+ *  arithmetic the core waits on DRAM, then computes, in turn. The slices spread the requests evenly over the
+ *  tile's work: requested in a burst (a row per token scored, keys and values together) they left the memory idle
+ *  while PV ran, and a faster QK loop then made dense f32 decode slower. */
+struct AheadRange {
+  const uint8_t* first = nullptr;  // the 64-byte line holding the range's first byte
+  int64_t lines = 0, perPart = 0;
+
+  static AheadRange of(const void* begin, int64_t bytes) {
+    AheadRange r;
+    const auto at = reinterpret_cast<uintptr_t>(begin);
+    r.first = reinterpret_cast<const uint8_t*>(at & ~uintptr_t{63});
+    r.lines = bytes > 0 ? (static_cast<int64_t>(at & 63) + bytes + 63) / 64 : 0;
+    return r;
+  }
+  /** Cuts the range into slices for `parts` requests: parts rounded down to a power of two, so the plan costs a
+   *  shift rather than a division (this runs once a tile), and the requests past the last slice find it empty. */
+  void plan(int64_t parts) {
+    const int shift = 63 - __builtin_clzll(static_cast<uint64_t>(std::max<int64_t>(1, parts)));
+    perPart = (lines + (int64_t{1} << shift) - 1) >> shift;
+  }
+  /** Requests slice `part` of the plan. */
+  void request(int64_t part) const {
 #if defined(__GNUC__)
-  const uint8_t* row = s.row(i);
-  for (int64_t off = 0; off < s.stride; off += 64) __builtin_prefetch(row + off, 0, 3);
-  if (s.scales) __builtin_prefetch(s.rowScales(i), 0, 3);
-  // g++ 12 finds a function made only of prefetches free of side effects and deletes its calls (no prefetch reached
-  // the binary); an empty volatile asm statement is a side effect it keeps, and costs nothing.
-  asm volatile("");
+    for (int64_t l = part * perPart, end = std::min(lines, l + perPart); l < end; l++)
+      __builtin_prefetch(first + l * 64, 0, 3);
+    // g++ 12 finds a function made only of prefetches free of side effects and deletes its calls (no prefetch
+    // reached the binary); an empty volatile asm statement is a side effect it keeps, and costs nothing.
+    asm volatile("");
 #else
-  (void)s, (void)i;
+    (void)part;
 #endif
-}
+  }
+};
 
 struct TileView {
   Segment keys[2];  // dense: {k}; mla: {ckv, kRope}
@@ -64,13 +84,33 @@ struct TileView {
   int64_t vDim = 0;
   // The keys transposed (qkDim × kTile floats, zero past n) when several query blocks share the tile; null otherwise.
   const float* keysT = nullptr;
-  // Segments of a later tile whose row i is requested as token i is scored (none: nothing to prefetch).
-  Segment ahead[3];
-  int aheadCount = 0;
-  void prefetchAhead(int i) const {
-    for (int a = 0; a < aheadCount; a++) prefetchRow(ahead[a], i);
+  // The next tile's keys (rows and scales of each segment) and values, requested slice by slice: the keys as QK
+  // runs, the values as PV runs when it reads the cache in place (valuesAheadInPV), else with the keys.
+  AheadRange aheadKeys[4], aheadValues[2];
+  int aheadKeyCount = 0, aheadValueCount = 0;
+  bool valuesAheadInPV = false;
+  // Slices planned by planAhead: one a token pair in QK, one a chunk of 2·W values in PV.
+  void requestKeysAhead(int64_t part) const {
+    for (int a = 0; a < aheadKeyCount; a++) aheadKeys[a].request(part);
+    if (!valuesAheadInPV) requestValuesAhead(part);
   }
+  void requestValuesAhead(int64_t part) const {
+    for (int a = 0; a < aheadValueCount; a++) aheadValues[a].request(part);
+  }
+  void planAhead(int64_t keyParts, int64_t valueParts) {
+    for (int a = 0; a < aheadKeyCount; a++) aheadKeys[a].plan(keyParts);
+    for (int a = 0; a < aheadValueCount; a++) aheadValues[a].plan(valuesAheadInPV ? valueParts : keyParts);
+  }
+  void clearAhead() { aheadKeyCount = aheadValueCount = 0; }
 };
+
+/** The ranges of segment `s` holding n rows from its first, and their scales. */
+inline int addRanges(const Segment& s, int n, AheadRange* out) {
+  int count = 0;
+  out[count++] = AheadRange::of(s.base, n * s.stride);
+  if (s.scales) out[count++] = AheadRange::of(s.scales, n * s.scaleStride * 2);
+  return count;
+}
 
 inline Segment cacheSegment(const VectorStore& st, int64_t firstRow) {
   Segment s;
@@ -82,61 +122,105 @@ inline Segment cacheSegment(const VectorStore& st, int64_t firstRow) {
   return s;
 }
 
-/** QK scores of N queries against the tile's n tokens: scores[q·kTile + i], scaled. */
-/** Two tokens at a time: each query chunk is loaded once for both tokens (8 accumulators at N = 4), which relieves
- *  the load ports that bound this loop. A scaled format's group scale multiplies the widened key vector (one
- *  multiply shared by the N queries) rather than per-group partial sums, which would need twice the registers;
- *  with RowScale (one group, one segment) it multiplies the finished sums instead.
- *  Returns how many tokens it scored. */
-template <StoreFormat F, int N, bool RowScale>
-int scoreTokenPairs(const TileView& V, const float* const* q, int n, float* scores) {
+/** QK dot products of N queries with tokens [i, n) of the tile, unscaled, into tokenMajor[i·N + j], K tokens a step
+ *  (K·N accumulators): each query chunk is loaded once for the K tokens, which relieves the load ports that bound
+ *  this loop. A scaled format's group scale multiplies the widened key vector (one multiply shared by the N queries)
+ *  rather than per-group partial sums, which would need twice the registers; with RowScale (one group, one segment)
+ *  the caller multiplies the finished sums instead. Returns the first token it did not score. */
+template <StoreFormat F, int N, bool RowScale, int K>
+int scoreTokenSteps(const TileView& V, const float* const* q, int i, int n, float* tokenMajor) {
   using T = Vec::T;
-  int i = 0;
-  for (; i + 2 <= n; i += 2) {
-    V.prefetchAhead(i), V.prefetchAhead(i + 1);
-    T acc[2 * N];  // acc[j]: query j · token i; acc[N + j]: query j · token i + 1
-    float ta[N], tc[N];
-    for (int j = 0; j < N; j++) acc[j] = Vec::zero(), acc[N + j] = Vec::zero(), ta[j] = 0.0f, tc[j] = 0.0f;
+  for (; i + K <= n; i += K) {
+    for (int part = (i + 1) / 2; part < (i + K + 1) / 2; part++) V.requestKeysAhead(part);  // planned a pair a slice
+    T acc[K * N];  // acc[k·N + j]: query j · token i + k
+    for (int j = 0; j < K * N; j++) acc[j] = Vec::zero();
     int64_t qOff = 0;
+    bool tails = false;
     for (int s = 0; s < V.keySegments; s++) {
       const Segment& st = V.keys[s];
-      const uint8_t* r0 = st.row(i);
-      const uint8_t* r1 = st.row(i + 1);
+      const uint8_t* r[K];
+      for (int k = 0; k < K; k++) r[k] = st.row(i + k);
       const int64_t gs = groupSize<F>(st);
       for (int64_t grp = 0; grp < groupCount<F>(st); grp++) {
         const int64_t begin = grp * gs, len = std::min(gs, st.dim - begin), vend = vectorEnd<F>(len);
-        float sc0 = 1.0f, sc1 = 1.0f;
+        tails = tails || vend < len;
+        T sc[K];
         if constexpr (Fmt<F>::kScaled && !RowScale)
-          sc0 = Vec::half(st.rowScales(i)[grp]), sc1 = Vec::half(st.rowScales(i + 1)[grp]);
-        const T s0 = Vec::bcast(sc0), s1 = Vec::bcast(sc1);
+          for (int k = 0; k < K; k++) sc[k] = Vec::bcast(Vec::half(st.rowScales(i + k)[grp]));
         const float* qg[N];
         for (int j = 0; j < N; j++) qg[j] = q[j] + qOff + begin;
-        int64_t e = 0;
-        for (; e < vend; e += Vec::W) {
-          T k0 = loadAt<F>(r0, begin, len, e), k1 = loadAt<F>(r1, begin, len, e);
-          if constexpr (Fmt<F>::kScaled && !RowScale) k0 = Vec::mul(k0, s0), k1 = Vec::mul(k1, s1);
-          for (int j = 0; j < N; j++) {
-            const T qv = Vec::load(qg[j] + e);
-            acc[j] = Vec::fma(qv, k0, acc[j]);
-            acc[N + j] = Vec::fma(qv, k1, acc[N + j]);
+        for (int64_t e = 0; e < vend; e += Vec::W) {
+          T kv[K];
+          for (int k = 0; k < K; k++) {
+            kv[k] = loadAt<F>(r[k], begin, len, e);
+            if constexpr (Fmt<F>::kScaled && !RowScale) kv[k] = Vec::mul(kv[k], sc[k]);
+            Vec::inRegister(kv[k]);
           }
-        }
-        for (; e < len; e++) {
-          const float k0 = load1At<F>(r0, begin, len, e) * sc0, k1 = load1At<F>(r1, begin, len, e) * sc1;
-          for (int j = 0; j < N; j++) ta[j] += qg[j][e] * k0, tc[j] += qg[j][e] * k1;
+          for (int j = 0; j < N; j++) {
+            T qv = Vec::load(qg[j] + e);
+            Vec::inRegister(qv);
+            for (int k = 0; k < K; k++) acc[k * N + j] = Vec::fma(qv, kv[k], acc[k * N + j]);
+          }
         }
       }
       qOff += st.dim;
     }
-    float sums[2 * N];
-    Vec::template hsums<2 * N>(acc, sums);
-    float scale0 = V.scale, scale1 = V.scale;
-    if constexpr (RowScale)
-      scale0 *= Vec::half(V.keys[0].rowScales(i)[0]), scale1 *= Vec::half(V.keys[0].rowScales(i + 1)[0]);
-    for (int j = 0; j < N; j++) {
-      scores[j * kTile + i] = (sums[j] + ta[j]) * scale0;
-      scores[j * kTile + i + 1] = (sums[N + j] + tc[j]) * scale1;
+    float* sums = tokenMajor + i * N;
+    Vec::template hsums<K * N>(acc, sums);
+    // Elements past the last full vector of a group, in their own pass: scalar partial sums carried through the
+    // vector loop would hold K·N more registers and push its accumulators onto the stack.
+    if (tails) {
+      qOff = 0;
+      for (int s = 0; s < V.keySegments; s++) {
+        const Segment& st = V.keys[s];
+        const int64_t gs = groupSize<F>(st);
+        for (int64_t grp = 0; grp < groupCount<F>(st); grp++) {
+          const int64_t begin = grp * gs, len = std::min(gs, st.dim - begin);
+          for (int k = 0; k < K; k++) {
+            float sc = 1.0f;
+            if constexpr (Fmt<F>::kScaled && !RowScale) sc = Vec::half(st.rowScales(i + k)[grp]);
+            for (int64_t e = vectorEnd<F>(len); e < len; e++) {
+              const float kf = load1At<F>(st.row(i + k), begin, len, e) * sc;
+              for (int j = 0; j < N; j++) sums[k * N + j] += q[j][qOff + begin + e] * kf;
+            }
+          }
+        }
+        qOff += st.dim;
+      }
     }
+  }
+  return i;
+}
+
+/** Scores of the tile's tokens two at a time, written query-major and scaled; returns how many it scored (n rounded
+ *  down to even: scoreTile does the last one of an odd tile). */
+template <StoreFormat F, int N, bool RowScale>
+int scoreTokenPairs(const TileView& V, const float* const* q, int n, float* scores) {
+  using T = Vec::T;
+  // Raw dot products token-major (tokenMajor[i·N + j]), as the batched horizontal sum leaves them: stored with
+  // whole-vector stores, turned query-major below. Scattering them one by one cost more stores than the sums
+  // themselves, and the softmax's vector loads then waited on those narrow stores.
+  alignas(32) float tokenMajor[kTile * N];
+  // Two tokens a step: three (12 accumulators, 3 keys, a query: all 16 vector registers) spilled an accumulator
+  // and ran no faster.
+  const int i = scoreTokenSteps<F, N, RowScale, 2>(V, q, 0, n, tokenMajor);
+  int t = 0;
+  if constexpr (N == 4)
+    for (; t + 8 <= i; t += 8) Vec::transpose8x4(tokenMajor + t * N, scores + t, kTile);
+  for (; t < i; t++)
+    for (int j = 0; j < N; j++) scores[j * kTile + t] = tokenMajor[t * N + j];
+  // Scale: softmax's, times the key's own under RowScale (one f16 scale a row, rows' scales contiguous).
+  const T sc = Vec::bcast(V.scale);
+  t = 0;
+  for (; t + Vec::W <= i; t += Vec::W) {
+    T f = sc;
+    if constexpr (RowScale) f = Vec::mul(f, Vec::halves(V.keys[0].rowScales(t)));
+    for (int j = 0; j < N; j++) Vec::store(scores + j * kTile + t, Vec::mul(Vec::load(scores + j * kTile + t), f));
+  }
+  for (; t < i; t++) {
+    float f = V.scale;
+    if constexpr (RowScale) f *= Vec::half(V.keys[0].rowScales(t)[0]);
+    for (int j = 0; j < N; j++) scores[j * kTile + t] *= f;
   }
   return i;
 }
@@ -180,7 +264,7 @@ inline void transposeKeys(const TileView& V, int n, float* out) {
     for (int64_t d = 0; d < st.dim; d++) std::fill(out + (off + d) * kTile + n, out + (off + d + 1) * kTile, 0.0f);
     off += st.dim;
   }
-  for (int i = 0; i < n; i++) V.prefetchAhead(i);
+  V.requestKeysAhead(0);  // planned as one slice
 }
 
 template <StoreFormat F, int N>
@@ -188,10 +272,10 @@ void scoreTile(const TileView& V, const float* const* q, int n, float* scores) {
   using T = Vec::T;
   // One scale a row (int8 and fp8 keys of one segment): it multiplies the finished dot product instead of every
   // widened key vector, which would compete with the FMAs for the same pipes.
-  const bool rowScale = Fmt<F>::kScaled && V.keySegments == 1 && groupCount<F>(V.keys[0]) == 1;
+  const bool rowScale = Fmt<F>::kScaled && V.keySegments == 1 && groupCount<F>(V.keys[0]) == 1 && V.keys[0].scaleStride == 1;
   const int first = rowScale ? scoreTokenPairs<F, N, true>(V, q, n, scores) : scoreTokenPairs<F, N, false>(V, q, n, scores);
+  if (first == 0) V.requestKeysAhead(0);  // a single token: planned as one slice
   for (int i = first; i < n; i++) {
-    V.prefetchAhead(i);
     T tot[N];
     float tail[N];
     for (int j = 0; j < N; j++) tot[j] = Vec::zero(), tail[j] = 0.0f;
@@ -236,6 +320,15 @@ void scoreTile(const TileView& V, const float* const* q, int n, float* scores) {
   }
 }
 
+/** Chunks of 2·W values accumulateTile's main loop runs over a value row (at least 1). */
+template <StoreFormat F>
+int64_t pvChunks(const Segment& vs) {
+  int64_t chunks = 0;
+  for (int64_t grp = 0, gs = groupSize<F>(vs); grp < groupCount<F>(vs); grp++)
+    chunks += vectorEnd<F>(std::min(gs, vs.dim - grp * gs)) / (2 * Vec::W);
+  return std::max<int64_t>(1, chunks);
+}
+
 /** acc[j] += Σ_i w[j][i] · value(t0 + i) for N queries; w already carries the value's group scale. */
 template <StoreFormat F, int N>
 void accumulateTile(const TileView& V, const float* const* w, int64_t wGroupStride, float* const* acc, int n) {
@@ -244,12 +337,14 @@ void accumulateTile(const TileView& V, const float* const* w, int64_t wGroupStri
   const uint8_t* rows[kTile];
   for (int i = 0; i < n; i++) rows[i] = vs.row(i);
   const int64_t gs = groupSize<F>(vs);
+  int64_t chunk = 0;  // the next tile's values: a slice per chunk of 2·W values (planned by pvChunks)
   for (int64_t grp = 0; grp < groupCount<F>(vs); grp++) {
     const int64_t begin = grp * gs, len = std::min(gs, vs.dim - begin), vend = vectorEnd<F>(len);
     const float* wg[N];
     for (int j = 0; j < N; j++) wg[j] = w[j] + grp * wGroupStride;
     int64_t e = 0;
     for (; e + 2 * Vec::W <= vend; e += 2 * Vec::W) {
+      if (V.valuesAheadInPV) V.requestValuesAhead(chunk++);
       T a0[N], a1[N];
       for (int j = 0; j < N; j++) a0[j] = Vec::load(acc[j] + begin + e), a1[j] = Vec::load(acc[j] + begin + e + Vec::W);
       for (int i = 0; i < n; i++) {
@@ -277,6 +372,7 @@ void accumulateTile(const TileView& V, const float* const* w, int64_t wGroupStri
         for (int j = 0; j < N; j++) acc[j][begin + e] += wg[j][i] * v;
       }
   }
+  if (V.valuesAheadInPV && chunk == 0) V.requestValuesAhead(0);  // no chunks: planned as one slice
 }
 
 /** One tile for one query block: scores, online-softmax update, weighted values. bias (or null) masks tokens. */
@@ -331,7 +427,13 @@ void tileStep(const TileView& V, Scratch& S, int64_t qkDim, const int64_t* qIdx,
     const Segment& vs = V.values;
     groupStride = N * kTile;
     float* scaled = S.scaled.data();
-    for (int i = 0; i < n; i++) {
+    int first = 0;
+    if (vs.groups == 1 && vs.scaleStride == 1)  // one scale a row, contiguous: W tokens at a time
+      for (; first + Vec::W <= n; first += Vec::W) {
+        const Vec::T sc = Vec::halves(vs.rowScales(first));
+        for (int j = 0; j < N; j++) Vec::store(scaled + j * kTile + first, Vec::mul(Vec::load(probs + j * kTile + first), sc));
+      }
+    for (int i = first; i < n; i++) {
       const uint16_t* sc = vs.rowScales(i);
       for (int64_t grp = 0; grp < vs.groups; grp++) {
         const float s = Vec::half(sc[grp]);
@@ -375,10 +477,10 @@ void dequantizeSegment(const Segment& st, int n, float* out, int64_t outStride) 
   }
 }
 
-/** The tile's values (and with `keys` its keys) as f32 rows in scratch, widened in row order. */
+/** Points the tile's values (and with `keys` its keys) at f32 rows in scratch, widened there in row order. */
 template <StoreFormat F>
-TileView dequantizeTile(const TileView& V, Scratch& S, int n, int64_t qkDim, bool mla, bool keys) {
-  TileView out = V;
+void dequantizeTile(TileView& V, Scratch& S, int n, int64_t qkDim, bool mla, bool keys) {
+  TileView& out = V;  // each segment is read before it is replaced
   float* kbuf = S.kTile.data();
   int64_t off = 0;
   for (int s = 0; keys && s < V.keySegments; s++) {
@@ -401,7 +503,6 @@ TileView dequantizeTile(const TileView& V, Scratch& S, int n, int64_t qkDim, boo
     d.dim = V.vDim;
     out.values = d;
   }
-  return out;
 }
 
 /** One work unit: queries of a (b, g, row chunk) over its KV ranges (or its split of them). */
@@ -467,14 +568,17 @@ void attendUnitAs(Plan& P, int64_t unitIndex, Scratch& S) {
   const bool widenValues = M > kQueryBlock;
   const bool transposeTiles = M >= kTransposeMinBlocks * kQueryBlock;
   int64_t qIdx[kQueryBlock];
-  auto tileAt = [&](int64_t t0) {
-    TileView direct;
-    direct.keySegments = P.keySegments;
-    for (int sgi = 0; sgi < P.keySegments; sgi++) direct.keys[sgi] = cacheSegment(P.keys[sgi], P.cacheRow(u.b, u.g, t0));
-    direct.values = cacheSegment(P.valueStore(), P.cacheRow(u.b, u.g, t0));
-    direct.scale = P.scale;
-    direct.vDim = P.vDim;
-    return direct;
+  // One view, refilled a tile at a time (a TileView is a few hundred bytes: built and copied per tile, the
+  // copies cost more than the softmax).
+  TileView view;
+  view.keySegments = P.keySegments;
+  view.scale = P.scale;
+  view.vDim = P.vDim;
+  auto toTile = [&](int64_t t0) {
+    for (int sgi = 0; sgi < P.keySegments; sgi++) view.keys[sgi] = cacheSegment(P.keys[sgi], P.cacheRow(u.b, u.g, t0));
+    view.values = cacheSegment(P.valueStore(), P.cacheRow(u.b, u.g, t0));
+    view.keysT = nullptr;
+    view.clearAhead();
   };
   // One query block over one tile: mask (prefill), then the online-softmax step.
   auto step = [&](int64_t qb, int64_t t0, int n, const TileView& view) {
@@ -502,36 +606,44 @@ void attendUnitAs(Plan& P, int64_t unitIndex, Scratch& S) {
     else if (widenValues) tileBlock<F, StoreFormat::F32>(view, S, P.qkDim, qIdx, count, n, bias);
     else tileBlock<F, F>(view, S, P.qkDim, qIdx, count, n, bias);
   };
-  // The tile visited after [t0, t0 + kTile) (the next range's first when this range ends): requested from memory,
-  // a row per token scored, while this tile computes. One tile ahead measured best (two or three: no better).
-  auto withAhead = [&](TileView view, size_t ri, int64_t t0) {
+  // The tile visited after [t0, t0 + kTile) (the next range's first when this range ends): requested from memory
+  // while this tile computes. One tile ahead measured best (two or three: no better).
+  auto requestNext = [&](size_t ri, int64_t t0, int n, bool valuesInPV) {
     int64_t next = t0 + kTile;
-    if (next >= vis[ri + 1]) {
-      if (ri + 2 >= vis.size()) return view;
-      next = vis[ri + 2];
+    int64_t end = vis[ri + 1];
+    if (next >= end) {
+      if (ri + 2 >= vis.size()) return;
+      next = vis[ri + 2], end = vis[ri + 3];
     }
-    const TileView a = tileAt(next);
-    for (int sg = 0; sg < a.keySegments; sg++) view.ahead[view.aheadCount++] = a.keys[sg];
-    if (!p.variant.mla) view.ahead[view.aheadCount++] = a.values;
-    return view;
+    const int nNext = static_cast<int>(std::min<int64_t>(kTile, end - next));
+    const int64_t row = P.cacheRow(u.b, u.g, next);
+    for (int sg = 0; sg < P.keySegments; sg++)
+      view.aheadKeyCount += addRanges(cacheSegment(P.keys[sg], row), nNext, view.aheadKeys + view.aheadKeyCount);
+    if (!p.variant.mla) view.aheadValueCount = addRanges(cacheSegment(P.values, row), nNext, view.aheadValues);
+    view.valuesAheadInPV = valuesInPV && view.aheadValueCount > 0;
+    // Slices: one a token pair in QK (all at once for a single token), one a chunk of values in PV.
+    view.planAhead(std::max(1, n / 2), valuesInPV ? pvChunks<F>(view.values) : 1);
   };
   if (widenValues) {
     // Tile outer: widen each tile once, then every query block reads the f32 copy.
     for (size_t ri = M; ri < vis.size(); ri += 2)
       for (int64_t t0 = vis[ri]; t0 < vis[ri + 1]; t0 += kTile) {
         const int n = static_cast<int>(std::min<int64_t>(kTile, vis[ri + 1] - t0));
-        TileView wide = withAhead(dequantizeTile<F>(tileAt(t0), S, n, P.qkDim, p.variant.mla, widenKeys), ri, t0);
+        toTile(t0);
+        requestNext(ri, t0, n, false);
+        dequantizeTile<F>(view, S, n, P.qkDim, p.variant.mla, widenKeys);
+        TileView& wide = view;
         // With many query blocks (prefill) the keys (f32 by now) are transposed once, so each block scores the tile
         // as a small GEMM: prefill f32 at ctx 1024 ran 23-30% faster. With few the scalar transpose costs more than
         // it saves: mla decode (4 blocks) ran 28% slower, decode with 8 heads a group (2 blocks) 18%.
         if (transposeTiles) {
           transposeKeys(wide, n, S.keysT.data());
           wide.keysT = S.keysT.data();
-          wide.aheadCount = 0;  // requested during the transpose
+          wide.clearAhead();  // requested during the transpose
         }
         for (int64_t qb = 0; qb < M; qb += kQueryBlock) {
           step(qb, t0, n, wide);
-          wide.aheadCount = 0;  // requested once, by the first query block
+          wide.clearAhead();  // requested once, by the first query block
         }
       }
   } else {
@@ -540,7 +652,9 @@ void attendUnitAs(Plan& P, int64_t unitIndex, Scratch& S) {
       for (size_t ri = M; ri < vis.size(); ri += 2)
         for (int64_t t0 = vis[ri]; t0 < vis[ri + 1]; t0 += kTile) {
           const int n = static_cast<int>(std::min<int64_t>(kTile, vis[ri + 1] - t0));
-          step(qb, t0, n, withAhead(tileAt(t0), ri, t0));
+          toTile(t0);
+          requestNext(ri, t0, n, true);
+          step(qb, t0, n, view);
         }
   }
 

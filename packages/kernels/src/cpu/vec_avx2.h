@@ -21,6 +21,9 @@ struct Vec {
   static T add(T a, T b) { return _mm256_add_ps(a, b); }
   static T mul(T a, T b) { return _mm256_mul_ps(a, b); }
   static T max(T a, T b) { return _mm256_max_ps(a, b); }
+  /** Keeps v in a register: g++ otherwise folds a loaded vector that feeds several FMAs into each of them as a
+   *  memory operand, loading it once per use, and the loop then waits on the load ports, not the FMAs. */
+  static void inRegister(T& v) { asm("" : "+x"(v)); }
   static float hsum(T v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -41,6 +44,19 @@ struct Vec {
       _mm256_storeu_ps(out + k, r);
     }
     for (; k < K; k++) out[k] = hsum(v[k]);
+  }
+  /** out[j·stride + r] = in[r·4 + j] for 8 rows of 4 (two 4×4 transposes, one a 128-bit lane). */
+  static void transpose8x4(const float* in, float* out, int64_t stride) {
+    const T a = _mm256_loadu_ps(in), b = _mm256_loadu_ps(in + 8), c = _mm256_loadu_ps(in + 16), d = _mm256_loadu_ps(in + 24);
+    // Rows r and r + 4 side by side in the two lanes.
+    const T x0 = _mm256_permute2f128_ps(a, c, 0x20), x1 = _mm256_permute2f128_ps(a, c, 0x31);
+    const T x2 = _mm256_permute2f128_ps(b, d, 0x20), x3 = _mm256_permute2f128_ps(b, d, 0x31);
+    const T t0 = _mm256_unpacklo_ps(x0, x1), t1 = _mm256_unpacklo_ps(x2, x3);
+    const T t2 = _mm256_unpackhi_ps(x0, x1), t3 = _mm256_unpackhi_ps(x2, x3);
+    _mm256_storeu_ps(out, _mm256_shuffle_ps(t0, t1, 0x44));
+    _mm256_storeu_ps(out + stride, _mm256_shuffle_ps(t0, t1, 0xee));
+    _mm256_storeu_ps(out + 2 * stride, _mm256_shuffle_ps(t2, t3, 0x44));
+    _mm256_storeu_ps(out + 3 * stride, _mm256_shuffle_ps(t2, t3, 0xee));
   }
   static float hmax(T v) {
     __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -72,6 +88,7 @@ struct Vec {
   }
 
   static float half(uint16_t h) { return _cvtsh_ss(h); }
+  static T halves(const uint16_t* h) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h))); }
 
   // ---- widening loads of 8 stored values ----
   static T loadF32(const uint8_t* p) { return _mm256_loadu_ps(reinterpret_cast<const float*>(p)); }

@@ -22,15 +22,21 @@ struct Vec {
   static T add(T a, T b) { return a + b; }
   static T mul(T a, T b) { return a * b; }
   static T max(T a, T b) { return std::max(a, b); }
+  static void inRegister(T&) {}
   static float hsum(T v) { return v; }
   template <int K>
   static void hsums(const T* v, float* out) {
     for (int k = 0; k < K; k++) out[k] = v[k];
   }
   static float hmax(T v) { return v; }
+  static void transpose8x4(const float* in, float* out, int64_t stride) {
+    for (int r = 0; r < 8; r++)
+      for (int j = 0; j < 4; j++) out[j * stride + r] = in[r * 4 + j];
+  }
   static T exp(T x) { return std::exp(x); }
 
   static float half(uint16_t h) { return numeric::f16ToFloat(h); }
+  static T halves(const uint16_t* h) { return numeric::f16ToFloat(*h); }
 
   static T loadF32(const uint8_t* p) {
     float f;
