@@ -621,8 +621,9 @@ void attendUnitAs(Plan& P, int64_t unitIndex, Scratch& S) {
       view.aheadKeyCount += addRanges(cacheSegment(P.keys[sg], row), nNext, view.aheadKeys + view.aheadKeyCount);
     if (!p.variant.mla) view.aheadValueCount = addRanges(cacheSegment(P.values, row), nNext, view.aheadValues);
     view.valuesAheadInPV = valuesInPV && view.aheadValueCount > 0;
-    // Slices: one a token pair in QK (all at once for a single token), one a chunk of values in PV.
-    view.planAhead(std::max(1, n / 2), valuesInPV ? pvChunks<F>(view.values) : 1);
+    // Slices: one a token pair in QK (all at once for a single token, or when the keys are transposed), one a chunk
+    // of values in PV.
+    view.planAhead(transposeTiles ? 1 : std::max(1, n / 2), valuesInPV ? pvChunks<F>(view.values) : 1);
   };
   if (widenValues) {
     // Tile outer: widen each tile once, then every query block reads the f32 copy.
