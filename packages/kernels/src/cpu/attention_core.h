@@ -428,11 +428,25 @@ void tileStep(const TileView& V, Scratch& S, int64_t qkDim, const int64_t* qIdx,
     groupStride = N * kTile;
     float* scaled = S.scaled.data();
     int first = 0;
-    if (vs.groups == 1 && vs.scaleStride == 1)  // one scale a row, contiguous: W tokens at a time
+    if (vs.groups == 1 && vs.scaleStride == 1) {  // one scale a row, contiguous: W tokens at a time
       for (; first + Vec::W <= n; first += Vec::W) {
         const Vec::T sc = Vec::halves(vs.rowScales(first));
         for (int j = 0; j < N; j++) Vec::store(scaled + j * kTile + first, Vec::mul(Vec::load(probs + j * kTile + first), sc));
       }
+    } else if (vs.groups % 4 == 0 && Vec::W == 8) {
+      // Groups of 32 (int4): 8 tokens' scales of 4 groups at a time, transposed to a vector per group. Scalar,
+      // this loop cost int4 decode as much as its softmax.
+      alignas(32) float byGroup[4 * 8];
+      for (; first + 8 <= n; first += 8)
+        for (int64_t g0 = 0; g0 < vs.groups; g0 += 4) {
+          Vec::transpose8x4(vs.rowScales(first) + g0, vs.scaleStride, byGroup, 8);
+          for (int64_t g = 0; g < 4; g++) {
+            const Vec::T sc = Vec::load(byGroup + g * 8);
+            float* out = scaled + (g0 + g) * groupStride + first;
+            for (int j = 0; j < N; j++) Vec::store(out + j * kTile, Vec::mul(Vec::load(probs + j * kTile + first), sc));
+          }
+        }
+    }
     for (int i = first; i < n; i++) {
       const uint16_t* sc = vs.rowScales(i);
       for (int64_t grp = 0; grp < vs.groups; grp++) {

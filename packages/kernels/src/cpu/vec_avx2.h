@@ -48,6 +48,19 @@ struct Vec {
   /** out[j·stride + r] = in[r·4 + j] for 8 rows of 4 (two 4×4 transposes, one a 128-bit lane). */
   static void transpose8x4(const float* in, float* out, int64_t stride) {
     const T a = _mm256_loadu_ps(in), b = _mm256_loadu_ps(in + 8), c = _mm256_loadu_ps(in + 16), d = _mm256_loadu_ps(in + 24);
+    transpose8x4(a, b, c, d, out, stride);
+  }
+  /** The same for 8 rows of 4 f16 values, rows inStride values apart, widened to f32. */
+  static void transpose8x4(const uint16_t* in, int64_t inStride, float* out, int64_t stride) {
+    auto rows = [&](int r) {  // rows r and r + 1
+      const __m128i lo = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(in + r * inStride));
+      const __m128i hi = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(in + (r + 1) * inStride));
+      return _mm256_cvtph_ps(_mm_unpacklo_epi64(lo, hi));
+    };
+    transpose8x4(rows(0), rows(2), rows(4), rows(6), out, stride);
+  }
+  /** a..d hold rows 0-1, 2-3, 4-5, 6-7 (four floats a row). */
+  static void transpose8x4(T a, T b, T c, T d, float* out, int64_t stride) {
     // Rows r and r + 4 side by side in the two lanes.
     const T x0 = _mm256_permute2f128_ps(a, c, 0x20), x1 = _mm256_permute2f128_ps(a, c, 0x31);
     const T x2 = _mm256_permute2f128_ps(b, d, 0x20), x3 = _mm256_permute2f128_ps(b, d, 0x31);

@@ -33,6 +33,10 @@ struct Vec {
     for (int r = 0; r < 8; r++)
       for (int j = 0; j < 4; j++) out[j * stride + r] = in[r * 4 + j];
   }
+  static void transpose8x4(const uint16_t* in, int64_t inStride, float* out, int64_t stride) {
+    for (int r = 0; r < 8; r++)
+      for (int j = 0; j < 4; j++) out[j * stride + r] = half(in[r * inStride + j]);
+  }
   static T exp(T x) { return std::exp(x); }
 
   static float half(uint16_t h) { return numeric::f16ToFloat(h); }

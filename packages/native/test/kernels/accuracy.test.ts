@@ -38,6 +38,14 @@ const CASES: Case[] = [
     prefillQLen: 37,
     params: { blockSize: 64, topK: 3, window: 0 },
   },
+  {
+    // the benchmark's layout: 4 heads a kv group (one query block reads each tile in place), headDim 128 (int4:
+    // 4 scale groups a row), full 32-token tiles
+    name: 'GQA 4, headDim 128',
+    shape: { batch: 1, heads: 8, kvHeads: 2, headDim: 128, kvLen: 300, rank: 128, ropeDim: 32 },
+    prefillQLen: 9,
+    params: { blockSize: 64, topK: 2, window: 64 },
+  },
 ];
 
 const DTYPES = ['f32', 'bf16', 'f16'] as const;
