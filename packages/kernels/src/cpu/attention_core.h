@@ -59,7 +59,8 @@ struct AheadRange {
   /** Cuts the range into slices for `parts` requests: parts rounded down to a power of two, so the plan costs a
    *  shift rather than a division (this runs once a tile), and the requests past the last slice find it empty. */
   void plan(int64_t parts) {
-    const int shift = 63 - __builtin_clzll(static_cast<uint64_t>(std::max<int64_t>(1, parts)));
+    int shift = 0;
+    while ((int64_t{2} << shift) <= parts) shift++;
     perPart = (lines + (int64_t{1} << shift) - 1) >> shift;
   }
   /** Requests slice `part` of the plan. */
