@@ -33,6 +33,8 @@ struct Vec {
     for (int r = 0; r < 8; r++)
       for (int j = 0; j < 4; j++) out[j * stride + r] = in[r * 4 + j];
   }
+  // The core calls this overload only on 8-lane paths (its int4 scale folding checks Vec::W == 8); it exists so the
+  // one core compiles for both ISAs.
   static void transpose8x4(const uint16_t* in, int64_t inStride, float* out, int64_t stride) {
     for (int r = 0; r < 8; r++)
       for (int j = 0; j < 4; j++) out[j * stride + r] = half(in[r * inStride + j]);
