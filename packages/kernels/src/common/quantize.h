@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "aligned.h"
 #include "etok/kernels/problem.h"
 
 namespace etok::kernels {
@@ -29,8 +30,8 @@ struct VectorStore {
   int64_t rowBytes = 0;   // bytes of values per row
   int64_t groups = 0;     // scales per row (0 for f32/bf16/f16)
   int64_t groupSize = 0;  // values per scale group (the last group may be shorter)
-  std::vector<uint8_t> values;
-  std::vector<uint16_t> scales;
+  AlignedVector<uint8_t> values;
+  AlignedVector<uint16_t> scales;
 
   const uint8_t* row(int64_t r) const { return values.data() + r * rowBytes; }
   const uint16_t* rowScales(int64_t r) const { return scales.data() + r * groups; }

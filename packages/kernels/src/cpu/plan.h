@@ -61,9 +61,9 @@ struct Plan {
 
 /** Per worker scratch, sized once by the dispatcher. */
 struct Scratch {
-  std::vector<float> qf, acc, m, l, scores, probs, scaled, bias, tmp;
-  std::vector<float> kTile, vTile;  // a tile widened to f32 (kTile × qkDim, kTile × vDim)
-  std::vector<float> keysT;         // a tile's keys transposed, qkDim × kTile (tokens contiguous)
+  AlignedVector<float> qf, acc, m, l, scores, probs, scaled, bias, tmp;
+  AlignedVector<float> kTile, vTile;  // a tile widened to f32 (kTile × qkDim, kTile × vDim)
+  AlignedVector<float> keysT;         // a tile's keys transposed, qkDim × kTile (tokens contiguous)
   std::vector<int64_t> ranges;
 };
 
