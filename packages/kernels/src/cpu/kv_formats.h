@@ -8,7 +8,7 @@ struct Fmt;
 
 template <>
 struct Fmt<StoreFormat::F32> {
-  static constexpr bool kScaled = false, kInt4 = false;
+  static constexpr bool kScaled = false, kInt4 = false, kPairSplit = false;
   static constexpr int kBytes = 4;
   static Vec::T loadW(const uint8_t* p) { return Vec::loadF32(p); }
   static float load1(const uint8_t* p) {
@@ -20,9 +20,11 @@ struct Fmt<StoreFormat::F32> {
 
 template <>
 struct Fmt<StoreFormat::BF16> {
-  static constexpr bool kScaled = false, kInt4 = false;
+  // Read in place, bf16 rows are read 2·W values a load in pair-split order (attention_core.h: pairSplit).
+  static constexpr bool kScaled = false, kInt4 = false, kPairSplit = true;
   static constexpr int kBytes = 2;
   static Vec::T loadW(const uint8_t* p) { return Vec::loadBf16(p); }
+  static void loadPair(const uint8_t* p, Vec::T& even, Vec::T& odd) { Vec::loadBf16Pair(p, even, odd); }
   static float load1(const uint8_t* p) {
     uint16_t h;
     std::memcpy(&h, p, 2);
@@ -32,7 +34,7 @@ struct Fmt<StoreFormat::BF16> {
 
 template <>
 struct Fmt<StoreFormat::F16> {
-  static constexpr bool kScaled = false, kInt4 = false;
+  static constexpr bool kScaled = false, kInt4 = false, kPairSplit = false;
   static constexpr int kBytes = 2;
   static Vec::T loadW(const uint8_t* p) { return Vec::loadF16(p); }
   static float load1(const uint8_t* p) {
@@ -44,7 +46,7 @@ struct Fmt<StoreFormat::F16> {
 
 template <>
 struct Fmt<StoreFormat::Int8> {
-  static constexpr bool kScaled = true, kInt4 = false;
+  static constexpr bool kScaled = true, kInt4 = false, kPairSplit = false;
   static constexpr int kBytes = 1;
   static Vec::T loadW(const uint8_t* p) { return Vec::loadInt8(p); }
   static float load1(const uint8_t* p) { return static_cast<float>(static_cast<int8_t>(*p)); }
@@ -52,7 +54,7 @@ struct Fmt<StoreFormat::Int8> {
 
 template <>
 struct Fmt<StoreFormat::Fp8> {
-  static constexpr bool kScaled = true, kInt4 = false;
+  static constexpr bool kScaled = true, kInt4 = false, kPairSplit = false;
   static constexpr int kBytes = 1;
   static Vec::T loadW(const uint8_t* p) { return Vec::loadFp8(p); }
   static float load1(const uint8_t* p) { return numeric::fp8e4m3ToFloat(*p); }
@@ -60,7 +62,7 @@ struct Fmt<StoreFormat::Fp8> {
 
 template <>
 struct Fmt<StoreFormat::Int4> {
-  static constexpr bool kScaled = true, kInt4 = true;
+  static constexpr bool kScaled = true, kInt4 = true, kPairSplit = false;
   static constexpr int kBytes = 0;  // packed: see loadAt
 };
 

@@ -109,6 +109,13 @@ struct Vec {
     const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
     return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
   }
+  /** 2·W bf16 values split into the even- and odd-indexed W by one shift and one mask (pair-split order,
+   *  attention_core.h); loadBf16 needs a widening shuffle and a shift for every W. */
+  static void loadBf16Pair(const uint8_t* p, T& even, T& odd) {
+    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    even = _mm256_castsi256_ps(_mm256_slli_epi32(x, 16));
+    odd = _mm256_castsi256_ps(_mm256_and_si256(x, _mm256_set1_epi32(static_cast<int>(0xffff0000u))));
+  }
   static T loadF16(const uint8_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
   static T loadInt8(const uint8_t* p) {
     int64_t bits;

@@ -54,6 +54,7 @@ struct Vec {
     std::memcpy(&h, p, 2);
     return numeric::bf16ToFloat(h);
   }
+  static void loadBf16Pair(const uint8_t* p, T& even, T& odd) { even = loadBf16(p), odd = loadBf16(p + 2); }
   static T loadF16(const uint8_t* p) {
     uint16_t h;
     std::memcpy(&h, p, 2);
