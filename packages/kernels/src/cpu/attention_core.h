@@ -40,11 +40,11 @@ struct Segment {
   const uint16_t* rowScales(int i) const { return scales + i * scaleStride; }
 };
 
-/** Bytes of a later tile (a tile's rows, or its scales, are contiguous in the cache) requested from memory while
- *  this tile computes, a slice at a time. Decode reads each KV byte once; without requests issued during the
- *  arithmetic the core waits on DRAM, then computes, in turn. The slices spread the requests evenly over the
- *  tile's work: requested in a burst (a row per token scored, keys and values together) they left the memory idle
- *  while PV ran, and a faster QK loop then made dense f32 decode slower. */
+/** Bytes read later (a tile's rows, or its scales, are contiguous in the cache) requested from memory while
+ *  the arithmetic before them runs, a slice at a time. Decode reads each KV byte once; without requests issued
+ *  during the arithmetic the core waits on DRAM, then computes, in turn. The slices spread the requests evenly over
+ *  the tile's work: requested in a burst (a row per token scored, keys and values together) they left the memory
+ *  idle while PV ran, and a faster QK loop then made dense f32 decode slower. */
 struct AheadRange {
   const uint8_t* first = nullptr;  // the 64-byte line holding the range's first byte
   int64_t lines = 0, perPart = 0;
@@ -103,36 +103,37 @@ struct TileView {
   int64_t vDim = 0;
   // The keys transposed (qkDim × kTile floats, zero past n) when several query blocks share the tile; null otherwise.
   const float* keysT = nullptr;
-  // The next tile's keys (rows and scales of each segment) and values, requested slice by slice: the keys as QK
-  // runs, the values as PV runs when it reads the cache in place (valuesAheadInPV), else with the keys.
-  AheadRange aheadKeys[4], aheadValues[2];
-  int aheadKeyCount = 0, aheadValueCount = 0;
-  bool valuesAheadInPV = false;
+  // Bytes requested from memory while this tile computes, in two lists: one requested a slice a token pair as QK
+  // runs, one a slice a chunk of 2·W values as PV runs (inPV; when false, QK requests both lists). See requestPlan
+  // in attendUnitAs for what goes in which.
+  AheadRange duringQK[4], duringPV[2];
+  int duringQKCount = 0, duringPVCount = 0;
+  bool inPV = false;
   // Slices planned by planAhead: one a token pair in QK, one a chunk of 2·W values in PV.
-  void requestKeysAhead(int64_t part) const {
-    for (int a = 0; a < aheadKeyCount; a++) aheadKeys[a].request(part);
-    if (!valuesAheadInPV) requestValuesAhead(part);
+  void requestInQK(int64_t part) const {
+    for (int a = 0; a < duringQKCount; a++) duringQK[a].request(part);
+    if (!inPV) requestPVList(part);
   }
-  void requestValuesAhead(int64_t part) const {
-    for (int a = 0; a < aheadValueCount; a++) aheadValues[a].request(part);
+  void requestPVList(int64_t part) const {
+    for (int a = 0; a < duringPVCount; a++) duringPV[a].request(part);
   }
-  // A slice of values spread over PV's loop over the tile's tokens: the scales at its start, then the rows (nearly
-  // all the bytes) a line per token, and what the loop did not reach at its end. Requested in a burst, a slice of
-  // 32 lines filled the core's miss buffers and stalled the arithmetic behind it: dense f32 decode ran 13-16%
-  // slower that way (23.5 → 19.4 ms at 2 threads, 43 → 37 ms at 1).
-  void beginValuesAhead(int64_t part) const {
-    for (int a = 1; a < aheadValueCount; a++) aheadValues[a].request(part);
+  // PV's slice is spread over its loop over the tile's tokens: the scales at its start, then the rows (nearly all
+  // the bytes) a line per token, and what the loop did not reach at its end. Requested in a burst, a slice of 32
+  // lines filled the core's miss buffers and stalled the arithmetic behind it: dense f32 decode ran 13-16% slower
+  // that way (23.5 → 19.4 ms at 2 threads, 43 → 37 ms at 1).
+  void beginInPV(int64_t part) const {
+    for (int a = 1; a < duringPVCount; a++) duringPV[a].request(part);
   }
-  void valueLineAhead(int64_t part, int64_t step) const { aheadValues[0].requestLine(part, step); }
-  void endValuesAhead(int64_t part, int64_t steps) const { aheadValues[0].requestFrom(part, steps); }
-  void planAhead(int64_t keyParts, int64_t valueParts) {
-    for (int a = 0; a < aheadKeyCount; a++) aheadKeys[a].plan(keyParts);
-    for (int a = 0; a < aheadValueCount; a++) aheadValues[a].plan(valuesAheadInPV ? valueParts : keyParts);
+  void lineInPV(int64_t part, int64_t step) const { duringPV[0].requestLine(part, step); }
+  void endInPV(int64_t part, int64_t steps) const { duringPV[0].requestFrom(part, steps); }
+  void planAhead(int64_t qkParts, int64_t pvParts) {
+    for (int a = 0; a < duringQKCount; a++) duringQK[a].plan(qkParts);
+    for (int a = 0; a < duringPVCount; a++) duringPV[a].plan(inPV ? pvParts : qkParts);
   }
-  // The first value range is emptied too: the per-token requests read it without checking the count.
+  // PV's first range is emptied too: its per-token requests read it without checking the count.
   void clearAhead() {
-    aheadKeyCount = aheadValueCount = 0;
-    aheadValues[0] = AheadRange{};
+    duringQKCount = duringPVCount = 0;
+    duringPV[0] = AheadRange{};
   }
 };
 
@@ -185,7 +186,7 @@ int scoreTokenSteps(const TileView& V, const float* const* q, int i, int n, floa
     // The next tile's keys: a slice a token pair, in a burst. Spread a line per dot-product step like the values
     // in PV (accumulateTile), they measured slower (dense f32 decode 19.4 → 22 ms): bursts of 16 lines, not 32,
     // leave this loop's misses room, and the spreading costs it registers it has none of to spare.
-    for (int part = (i + 1) / 2; part < (i + K + 1) / 2; part++) V.requestKeysAhead(part);
+    for (int part = (i + 1) / 2; part < (i + K + 1) / 2; part++) V.requestInQK(part);
     T acc[K * N];  // acc[k·N + j]: query j · token i + k
     for (int j = 0; j < K * N; j++) acc[j] = Vec::zero();
     int64_t qOff = 0;
@@ -338,7 +339,7 @@ inline void transposeKeys(const TileView& V, int n, float* out) {
     for (int64_t d = 0; d < st.dim; d++) std::fill(out + (off + d) * kTile + n, out + (off + d + 1) * kTile, 0.0f);
     off += st.dim;
   }
-  V.requestKeysAhead(0);  // planned as one slice
+  V.requestInQK(0);  // planned as one slice
 }
 
 template <StoreFormat F, int N>
@@ -348,7 +349,7 @@ void scoreTile(const TileView& V, const float* const* q, int n, float* scores) {
   // widened key vector, which would compete with the FMAs for the same pipes.
   const bool rowScale = Fmt<F>::kScaled && V.keySegments == 1 && groupCount<F>(V.keys[0]) == 1 && V.keys[0].scaleStride == 1;
   const int first = rowScale ? scoreTokenPairs<F, N, true>(V, q, n, scores) : scoreTokenPairs<F, N, false>(V, q, n, scores);
-  if (first == 0) V.requestKeysAhead(0);  // a single token: planned as one slice
+  if (first == 0) V.requestInQK(0);  // a single token: planned as one slice
   for (int i = first; i < n; i++) {
     T tot[N];
     float tail[N];
@@ -413,19 +414,19 @@ void accumulateTile(const TileView& V, const float* const* w, int64_t wGroupStri
   const uint8_t* rows[kTile];
   for (int i = 0; i < n; i++) rows[i] = vs.row(i);
   const int64_t gs = groupSize<F>(vs);
-  int64_t chunk = 0;  // the next tile's values: a slice per chunk of 2·W values (planned by pvChunks)
+  int64_t chunk = 0;  // PV's requests: a slice per chunk of 2·W values (planned by pvChunks)
   for (int64_t grp = 0; grp < groupCount<F>(vs); grp++) {
     const int64_t begin = grp * gs, len = std::min(gs, vs.dim - begin), vend = vectorEnd<F>(len);
     const float* wg[N];
     for (int j = 0; j < N; j++) wg[j] = w[j] + grp * wGroupStride;
     int64_t e = 0;
     for (; e + 2 * Vec::W <= vend; e += 2 * Vec::W) {
-      const bool spread = V.valuesAheadInPV;  // a slice of the next tile's values a chunk, a line a token
-      if (spread) V.beginValuesAhead(chunk);
+      const bool spread = V.inPV;  // a slice a chunk, a line a token
+      if (spread) V.beginInPV(chunk);
       T a0[N], a1[N];
       for (int j = 0; j < N; j++) a0[j] = Vec::load(acc[j] + begin + e), a1[j] = Vec::load(acc[j] + begin + e + Vec::W);
       for (int i = 0; i < n; i++) {
-        if (spread) V.valueLineAhead(chunk, i);
+        if (spread) V.lineInPV(chunk, i);
         T v0, v1;
         if constexpr (Fmt<F>::kPairSplit) Fmt<F>::loadPair(rows[i] + (begin + e) * Fmt<F>::kBytes, v0, v1);
         else v0 = loadAt<F>(rows[i], begin, len, e), v1 = loadAt<F>(rows[i], begin, len, e + Vec::W);
@@ -436,7 +437,7 @@ void accumulateTile(const TileView& V, const float* const* w, int64_t wGroupStri
         }
       }
       for (int j = 0; j < N; j++) Vec::store(acc[j] + begin + e, a0[j]), Vec::store(acc[j] + begin + e + Vec::W, a1[j]);
-      if (spread) V.endValuesAhead(chunk++, n);
+      if (spread) V.endInPV(chunk++, n);
     }
     for (; e < vend; e += Vec::W) {
       T a0[N];
@@ -453,7 +454,7 @@ void accumulateTile(const TileView& V, const float* const* w, int64_t wGroupStri
         for (int j = 0; j < N; j++) acc[j][begin + e] += wg[j][i] * v;
       }
   }
-  if (V.valuesAheadInPV && chunk == 0) V.requestValuesAhead(0);  // no chunks: planned as one slice
+  if (V.inPV && chunk == 0) V.requestPVList(0);  // no chunks: planned as one slice
 }
 
 /** One tile for one query block: scores, online-softmax update, weighted values. bias (or null) masks tokens. */
@@ -707,24 +708,32 @@ void attendUnitAs(Plan& P, int64_t unitIndex, Scratch& S) {
     else if (widenValues) tileBlock<F, StoreFormat::F32>(view, S, P.qkDim, qIdx, count, n, bias);
     else tileBlock<F, F>(view, S, P.qkDim, qIdx, count, n, bias);
   };
-  // The tile visited after [t0, t0 + kTile) (the next range's first when this range ends): requested from memory
-  // while this tile computes. One tile ahead measured best (two or three: no better).
-  auto requestNext = [&](size_t ri, int64_t t0, int n, bool valuesInPV) {
-    int64_t next = t0 + kTile;
-    int64_t end = vis[ri + 1];
-    if (next >= end) {
-      if (ri + 2 >= vis.size()) return;
-      next = vis[ri + 2], end = vis[ri + 3];
+  // What is requested from memory while tile [t0, t0 + n) computes. Read in place (one query block, not MLA), QK
+  // requests this tile's values and PV the next tile's keys, each about half a tile before it is read: requested a
+  // whole tile ahead (the next tile's keys in QK, its values in PV), a tile's worth of lines waited in L1 beside the
+  // tile being read and pushed it out, and dense bf16 decode ran 7-9% slower (f32 0-6%). Widened tiles, and MLA
+  // (whose values are its keys), request the whole next tile while this one is widened and scored. The next tile
+  // is the next range's first when this range ends; the unit's first tile is not requested ahead.
+  auto requestPlan = [&](size_t ri, int64_t t0, int n, bool inPlace) {
+    int64_t next = t0 + kTile, end = vis[ri + 1];
+    const bool last = next >= end && ri + 2 >= vis.size();
+    if (next >= end && !last) next = vis[ri + 2], end = vis[ri + 3];
+    const int nNext = last ? 0 : static_cast<int>(std::min<int64_t>(kTile, end - next));
+    const int64_t row = last ? 0 : P.cacheRow(u.b, u.g, next);
+    if (inPlace && !p.variant.mla) {
+      view.duringQKCount = addRanges(cacheSegment(P.values, P.cacheRow(u.b, u.g, t0)), n, view.duringQK);
+      if (!last) view.duringPVCount = addRanges(cacheSegment(P.keys[0], row), nNext, view.duringPV);
+      view.inPV = true;
+    } else {
+      if (last) return;
+      for (int sg = 0; sg < P.keySegments; sg++)
+        view.duringQKCount += addRanges(cacheSegment(P.keys[sg], row), nNext, view.duringQK + view.duringQKCount);
+      if (!p.variant.mla) view.duringPVCount = addRanges(cacheSegment(P.values, row), nNext, view.duringPV);
+      view.inPV = false;
     }
-    const int nNext = static_cast<int>(std::min<int64_t>(kTile, end - next));
-    const int64_t row = P.cacheRow(u.b, u.g, next);
-    for (int sg = 0; sg < P.keySegments; sg++)
-      view.aheadKeyCount += addRanges(cacheSegment(P.keys[sg], row), nNext, view.aheadKeys + view.aheadKeyCount);
-    if (!p.variant.mla) view.aheadValueCount = addRanges(cacheSegment(P.values, row), nNext, view.aheadValues);
-    view.valuesAheadInPV = valuesInPV && view.aheadValueCount > 0;
     // Slices: one a token pair in QK (all at once for a single token, or when the keys are transposed), one a chunk
     // of values in PV.
-    view.planAhead(transposeTiles ? 1 : std::max(1, n / 2), valuesInPV ? pvChunks<F>(view.values) : 1);
+    view.planAhead(transposeTiles ? 1 : std::max(1, n / 2), pvChunks<F>(view.values));
   };
   if (widenValues) {
     // Tile outer: widen each tile once, then every query block reads the f32 copy.
@@ -732,7 +741,7 @@ void attendUnitAs(Plan& P, int64_t unitIndex, Scratch& S) {
       for (int64_t t0 = vis[ri]; t0 < vis[ri + 1]; t0 += kTile) {
         const int n = static_cast<int>(std::min<int64_t>(kTile, vis[ri + 1] - t0));
         toTile(t0);
-        requestNext(ri, t0, n, false);
+        requestPlan(ri, t0, n, false);
         dequantizeTile<F>(view, S, n, P.qkDim, p.variant.mla, widenKeys);
         TileView& wide = view;
         // With many query blocks (prefill) the keys (f32 by now) are transposed once, so each block scores the tile
@@ -755,7 +764,7 @@ void attendUnitAs(Plan& P, int64_t unitIndex, Scratch& S) {
         for (int64_t t0 = vis[ri]; t0 < vis[ri + 1]; t0 += kTile) {
           const int n = static_cast<int>(std::min<int64_t>(kTile, vis[ri + 1] - t0));
           toTile(t0);
-          requestNext(ri, t0, n, true);
+          requestPlan(ri, t0, n, true);
           step(qb, t0, n, view);
         }
   }
