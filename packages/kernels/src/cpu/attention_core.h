@@ -40,6 +40,18 @@ struct Segment {
   const uint16_t* rowScales(int i) const { return scales + i * scaleStride; }
 };
 
+/** Requests the 64-byte line at p into the cache. */
+inline void prefetchLine(const uint8_t* p) {
+#if defined(__GNUC__)
+  __builtin_prefetch(p, 0, 3);
+  // g++ 12 finds a function made only of prefetches free of side effects and deletes its calls (no prefetch
+  // reached the binary); an empty volatile asm statement is a side effect it keeps, and costs nothing.
+  asm volatile("");
+#else
+  (void)p;
+#endif
+}
+
 /** Bytes read later (a tile's rows, or its scales, are contiguous in the cache) requested from memory while
  *  the arithmetic before them runs, a slice at a time. Decode reads each KV byte once; without requests issued
  *  during the arithmetic the core waits on DRAM, then computes, in turn. The slices spread the requests evenly over
@@ -63,35 +75,19 @@ struct AheadRange {
     while ((int64_t{2} << shift) <= parts) shift++;
     perPart = (lines + (int64_t{1} << shift) - 1) >> shift;
   }
-  /** Requests line `step` of slice `part` (nothing past the slice or the range): a slice spread over the
-   *  iterations of a loop, one line each, rather than in a burst. */
-  void requestLine(int64_t part, int64_t step) const {
-#if defined(__GNUC__)
-    const int64_t l = part * perPart + step;
-    if (step < perPart && l < lines) __builtin_prefetch(first + l * 64, 0, 3);
-#endif
-  }
-  /** Requests lines [from, perPart) of slice `part`. */
-  void requestFrom(int64_t part, int64_t from) const {
-#if defined(__GNUC__)
-    for (int64_t l = part * perPart + from, end = std::min(lines, (part + 1) * perPart); l < end; l++)
-      __builtin_prefetch(first + l * 64, 0, 3);
-    asm volatile("");
-#else
-    (void)part, (void)from;
-#endif
+  /** Slice `part` of the plan: its first line and how many (0 past the range's end). */
+  struct Slice {
+    const uint8_t* first;
+    int64_t lines;
+  };
+  Slice slice(int64_t part) const {
+    const int64_t l = part * perPart;
+    return {first + l * 64, std::max<int64_t>(0, std::min(perPart, lines - l))};
   }
   /** Requests slice `part` of the plan. */
   void request(int64_t part) const {
-#if defined(__GNUC__)
-    for (int64_t l = part * perPart, end = std::min(lines, l + perPart); l < end; l++)
-      __builtin_prefetch(first + l * 64, 0, 3);
-    // g++ 12 finds a function made only of prefetches free of side effects and deletes its calls (no prefetch
-    // reached the binary); an empty volatile asm statement is a side effect it keeps, and costs nothing.
-    asm volatile("");
-#else
-    (void)part;
-#endif
+    const Slice s = slice(part);
+    for (int64_t l = 0; l < s.lines; l++) prefetchLine(s.first + l * 64);
   }
 };
 
@@ -121,11 +117,10 @@ struct TileView {
   // the bytes) a line per token, and what the loop did not reach at its end. Requested in a burst, a slice of 32
   // lines filled the core's miss buffers and stalled the arithmetic behind it: dense f32 decode ran 13-16% slower
   // that way (23.5 → 19.4 ms at 2 threads, 43 → 37 ms at 1).
-  void beginInPV(int64_t part) const {
+  AheadRange::Slice beginInPV(int64_t part) const {
     for (int a = 1; a < duringPVCount; a++) duringPV[a].request(part);
+    return duringPV[0].slice(part);
   }
-  void lineInPV(int64_t part, int64_t step) const { duringPV[0].requestLine(part, step); }
-  void endInPV(int64_t part, int64_t steps) const { duringPV[0].requestFrom(part, steps); }
   void planAhead(int64_t qkParts, int64_t pvParts) {
     for (int a = 0; a < duringQKCount; a++) duringQK[a].plan(qkParts);
     for (int a = 0; a < duringPVCount; a++) duringPV[a].plan(inPV ? pvParts : qkParts);
@@ -421,12 +416,13 @@ void accumulateTile(const TileView& V, const float* const* w, int64_t wGroupStri
     for (int j = 0; j < N; j++) wg[j] = w[j] + grp * wGroupStride;
     int64_t e = 0;
     for (; e + 2 * Vec::W <= vend; e += 2 * Vec::W) {
-      const bool spread = V.inPV;  // a slice a chunk, a line a token
-      if (spread) V.beginInPV(chunk);
+      // PV's slice: a line a token, then the lines the tokens did not reach. The row pointer and the slice's lines
+      // are kept apart from the plan so the loop holds them in registers (read from the view each token, the
+      // request cost four loads and two branches).
+      const AheadRange::Slice ahead = V.inPV ? V.beginInPV(chunk++) : AheadRange::Slice{nullptr, 0};
       T a0[N], a1[N];
       for (int j = 0; j < N; j++) a0[j] = Vec::load(acc[j] + begin + e), a1[j] = Vec::load(acc[j] + begin + e + Vec::W);
-      for (int i = 0; i < n; i++) {
-        if (spread) V.lineInPV(chunk, i);
+      const auto token = [&](int i) {
         T v0, v1;
         if constexpr (Fmt<F>::kPairSplit) Fmt<F>::loadPair(rows[i] + (begin + e) * Fmt<F>::kBytes, v0, v1);
         else v0 = loadAt<F>(rows[i], begin, len, e), v1 = loadAt<F>(rows[i], begin, len, e + Vec::W);
@@ -435,9 +431,16 @@ void accumulateTile(const TileView& V, const float* const* w, int64_t wGroupStri
           a0[j] = Vec::fma(p, v0, a0[j]);
           a1[j] = Vec::fma(p, v1, a1[j]);
         }
+      };
+      const int withLine = static_cast<int>(std::min<int64_t>(n, ahead.lines));
+      int i = 0;
+      for (; i < withLine; i++) {
+        prefetchLine(ahead.first + i * 64);
+        token(i);
       }
+      for (; i < n; i++) token(i);
+      for (int64_t l = n; l < ahead.lines; l++) prefetchLine(ahead.first + l * 64);
       for (int j = 0; j < N; j++) Vec::store(acc[j] + begin + e, a0[j]), Vec::store(acc[j] + begin + e + Vec::W, a1[j]);
-      if (spread) V.endInPV(chunk++, n);
     }
     for (; e < vend; e += Vec::W) {
       T a0[N];
