@@ -117,6 +117,10 @@ struct TileView {
   // the bytes) a line per token, and what the loop did not reach at its end. Requested in a burst, a slice of 32
   // lines filled the core's miss buffers and stalled the arithmetic behind it: dense f32 decode ran 13-16% slower
   // that way (23.5 → 19.4 ms at 2 threads, 43 → 37 ms at 1).
+  AheadRange::Slice beginInQK(int64_t part) const {
+    for (int a = 1; a < duringQKCount; a++) duringQK[a].request(part);
+    return duringQK[0].slice(part);
+  }
   AheadRange::Slice beginInPV(int64_t part) const {
     for (int a = 1; a < duringPVCount; a++) duringPV[a].request(part);
     return duringPV[0].slice(part);
@@ -178,10 +182,16 @@ template <StoreFormat F, int N, bool RowScale, int K>
 int scoreTokenSteps(const TileView& V, const float* const* q, int i, int n, float* tokenMajor) {
   using T = Vec::T;
   for (; i + K <= n; i += K) {
-    // The next tile's keys: a slice a token pair, in a burst. Spread a line per dot-product step like the values
-    // in PV (accumulateTile), they measured slower (dense f32 decode 19.4 → 22 ms): bursts of 16 lines, not 32,
-    // leave this loop's misses room, and the spreading costs it registers it has none of to spare.
-    for (int part = (i + 1) / 2; part < (i + K + 1) / 2; part++) V.requestInQK(part);
+    // QK's requests, a slice a token pair (requestPlan). Read in place, the slice is spread a line per
+    // dot-product step, held as a pointer pair so the loop keeps it in registers (a burst loop of 8-16 lines a
+    // pair cost dense f32 decode 4-5%; spread through the view's plan, read each step, it cost more than that).
+    const int firstPart = (i + 1) / 2, parts = (i + K + 1) / 2 - firstPart;
+    AheadRange::Slice ahead{nullptr, 0};
+    if (parts == 1 && V.inPV) ahead = V.beginInQK(firstPart);
+    else
+      for (int part = firstPart; part < firstPart + parts; part++) V.requestInQK(part);
+    const uint8_t* line = ahead.first;
+    const uint8_t* const lineEnd = ahead.first + ahead.lines * 64;
     T acc[K * N];  // acc[k·N + j]: query j · token i + k
     for (int j = 0; j < K * N; j++) acc[j] = Vec::zero();
     int64_t qOff = 0;
@@ -202,6 +212,7 @@ int scoreTokenSteps(const TileView& V, const float* const* q, int i, int n, floa
         int64_t e = 0;
         if constexpr (Fmt<F>::kPairSplit)
           for (; e + 2 * Vec::W <= vend; e += 2 * Vec::W) {
+            if (line < lineEnd) prefetchLine(line), line += 64;
             T even[K], odd[K];
             for (int k = 0; k < K; k++) {
               T x, y;
@@ -219,6 +230,7 @@ int scoreTokenSteps(const TileView& V, const float* const* q, int i, int n, floa
             }
           }
         for (; e < vend; e += Vec::W) {
+          if (line < lineEnd) prefetchLine(line), line += 64;
           T kv[K];
           for (int k = 0; k < K; k++) {
             T x = loadAt<F>(r[k], begin, len, e);
@@ -235,6 +247,7 @@ int scoreTokenSteps(const TileView& V, const float* const* q, int i, int n, floa
       }
       qOff += st.dim;
     }
+    for (; line < lineEnd; line += 64) prefetchLine(line);
     float* sums = tokenMajor + i * N;
     Vec::template hsums<K * N>(acc, sums);
     // Elements past the last full vector of a group, in their own pass: scalar partial sums carried through the
