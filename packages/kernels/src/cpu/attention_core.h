@@ -130,10 +130,11 @@ struct TileView {
     for (int a = 0; a < duringQKCount; a++) duringQK[a].plan(qkParts);
     for (int a = 0; a < duringPVCount; a++) duringPV[a].plan(inPV ? pvParts : qkParts);
   }
-  // PV's first range is emptied too: its per-token requests read it without checking the count.
+  // The first ranges are emptied too: the spread requests take their slices without checking the counts.
   void clearAhead() {
     duringQKCount = duringPVCount = 0;
-    duringPV[0] = AheadRange{};
+    duringQK[0] = duringPV[0] = AheadRange{};
+    inPV = false;
   }
 };
 
@@ -430,9 +431,9 @@ void accumulateTile(const TileView& V, const float* const* w, int64_t wGroupStri
     for (int j = 0; j < N; j++) wg[j] = w[j] + grp * wGroupStride;
     int64_t e = 0;
     for (; e + 2 * Vec::W <= vend; e += 2 * Vec::W) {
-      // PV's slice: a line a token, then the lines the tokens did not reach. The row pointer and the slice's lines
-      // are kept apart from the plan so the loop holds them in registers (read from the view each token, the
-      // request cost four loads and two branches).
+      // PV's slice: a line a token, then the lines the tokens did not reach. The slice (first line, count) is taken
+      // from the plan once a chunk so the loop holds it in registers (read from the view each token, the request
+      // cost four loads and two branches).
       const AheadRange::Slice ahead = V.inPV ? V.beginInPV(chunk++) : AheadRange::Slice{nullptr, 0};
       T a0[N], a1[N];
       for (int j = 0; j < N; j++) a0[j] = Vec::load(acc[j] + begin + e), a1[j] = Vec::load(acc[j] + begin + e + Vec::W);
