@@ -105,6 +105,8 @@ struct TileView {
   AheadRange duringQK[4], duringPV[2];
   int duringQKCount = 0, duringPVCount = 0;
   bool inPV = false;
+  // int8 keys or values read in place that take the integer dot products of int8_dot.h (set once a unit).
+  bool intKeys = false, intValues = false;
   // Slices planned by planAhead: one a token pair in QK, one a chunk of 2·W values in PV.
   void requestInQK(int64_t part) const {
     for (int a = 0; a < duringQKCount; a++) duringQK[a].request(part);
@@ -475,6 +477,8 @@ void accumulateTile(const TileView& V, const float* const* w, int64_t wGroupStri
   if (V.inPV && chunk == 0) V.requestPVList(0);  // no chunks: planned as one slice
 }
 
+#include "int8_dot.h"
+
 /** One tile for one query block: scores, online-softmax update, weighted values. bias (or null) masks tokens. */
 template <StoreFormat FK, StoreFormat FV, int N, bool KeysT>
 void tileStep(const TileView& V, Scratch& S, int64_t qkDim, const int64_t* qIdx, int n, const float* bias) {
@@ -482,8 +486,20 @@ void tileStep(const TileView& V, Scratch& S, int64_t qkDim, const int64_t* qIdx,
   float* acc[N];
   for (int j = 0; j < N; j++) q[j] = &S.qf[qIdx[j] * qkDim], acc[j] = &S.acc[qIdx[j] * V.vDim];
   float* scores = S.scores.data();
-  if constexpr (KeysT) scoreTransposed<N>(V, q, qkDim, n, scores);
-  else scoreTile<FK, N>(V, q, n, scores);
+  if constexpr (KeysT) {
+    scoreTransposed<N>(V, q, qkDim, n, scores);
+  } else if constexpr (FK == StoreFormat::Int8 && IntVec::kAvailable) {
+    if (V.intKeys) {
+      const int16_t* qi[N];
+      float qs[N];
+      for (int j = 0; j < N; j++) qi[j] = &S.qi[qIdx[j] * qkDim], qs[j] = S.qScale[qIdx[j]];
+      scoreInt8<IntVec, N>(V, qi, qs, n, scores);
+    } else {
+      scoreTile<FK, N>(V, q, n, scores);
+    }
+  } else {
+    scoreTile<FK, N>(V, q, n, scores);
+  }
   float* probs = S.probs.data();
   bool any = false;
   for (int j = 0; j < N; j++) {
@@ -557,6 +573,13 @@ void tileStep(const TileView& V, Scratch& S, int64_t qkDim, const int64_t* qIdx,
     for (int j = 0; j < N; j++) w[j] = scaled + j * kTile;
   } else {
     for (int j = 0; j < N; j++) w[j] = probs + j * kTile;
+  }
+  if constexpr (FV == StoreFormat::Int8 && IntVec::kAvailable) {
+    if (V.intValues) {
+      for (int j = 0; j < N; j++) std::fill(S.scaled.data() + j * kTile + n, S.scaled.data() + (j + 1) * kTile, 0.0f);
+      accumulateInt8<IntVec, N>(V, w, acc, n);
+      return;
+    }
   }
   accumulateTile<FV, N>(V, w, groupStride, acc, n);
 }
@@ -687,6 +710,13 @@ void attendUnitAs(Plan& P, int64_t unitIndex, Scratch& S) {
     for (int64_t qi = 0; qi < M; qi++)
       for (int sg = 0, off = 0; sg < P.keySegments; off += static_cast<int>(P.keys[sg].dim), sg++)
         pairSplit(&S.qf[qi * P.qkDim + off], P.keys[sg].dim, true);
+  // int8 read in place: dot products in 16-bit integers (int8_dot.h), the queries rounded to int16 once here.
+  constexpr bool kInt8 = IntVec::kAvailable && F == StoreFormat::Int8;
+  const bool intKeys = kInt8 && !widenKeys && P.keySegments == 1 && P.keys[0].groups == 1 &&
+                       P.qkDim % kIntDotChunk == 0 && P.qkDim <= kIntDotMaxDim;
+  const bool intValues = kInt8 && !widenValues && P.valueStore().groups == 1 && P.vDim % kIntDotChunk == 0;
+  if (intKeys)
+    for (int64_t qi = 0; qi < M; qi++) S.qScale[qi] = quantizeQuery(&S.qf[qi * P.qkDim], P.qkDim, &S.qi[qi * P.qkDim]);
   int64_t qIdx[kQueryBlock];
   // One view, refilled a tile at a time (a TileView is a few hundred bytes: built and copied per tile, the
   // copies cost more than the softmax).
@@ -694,6 +724,7 @@ void attendUnitAs(Plan& P, int64_t unitIndex, Scratch& S) {
   view.keySegments = P.keySegments;
   view.scale = P.scale;
   view.vDim = P.vDim;
+  view.intKeys = intKeys, view.intValues = intValues;
   auto toTile = [&](int64_t t0) {
     for (int sgi = 0; sgi < P.keySegments; sgi++) view.keys[sgi] = cacheSegment(P.keys[sgi], P.cacheRow(u.b, u.g, t0));
     view.values = cacheSegment(P.valueStore(), P.cacheRow(u.b, u.g, t0));

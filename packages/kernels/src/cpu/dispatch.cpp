@@ -135,6 +135,8 @@ class CpuAttention final : public PreparedAttention {
     scratch_.resize(static_cast<size_t>(pool_.size()));
     for (auto& S : scratch_) {
       S.qf.assign(static_cast<size_t>(P.maxQueries * P.qkDim), 0.0f);
+      S.qi.assign(static_cast<size_t>(P.maxQueries * P.qkDim), 0);
+      S.qScale.assign(static_cast<size_t>(P.maxQueries), 0.0f);
       S.acc.assign(static_cast<size_t>(P.maxQueries * P.vDim), 0.0f);
       S.m.assign(static_cast<size_t>(P.maxQueries), 0.0f);
       S.l.assign(static_cast<size_t>(P.maxQueries), 0.0f);

@@ -64,6 +64,8 @@ struct Scratch {
   AlignedVector<float> qf, acc, m, l, scores, probs, scaled, bias, tmp;
   AlignedVector<float> kTile, vTile;  // a tile widened to f32 (kTile × qkDim, kTile × vDim)
   AlignedVector<float> keysT;         // a tile's keys transposed, qkDim × kTile (tokens contiguous)
+  AlignedVector<int16_t> qi;          // queries rounded to int16 for int8 keys (int8_dot.h), qkDim each
+  AlignedVector<float> qScale;        // and their scales
   std::vector<int64_t> ranges;
 };
 

@@ -65,4 +65,9 @@ struct Vec {
   static T loadInt4(const uint8_t* p, bool high) { return static_cast<float>((high ? *p >> 4 : *p & 0xf) - 8); }
 };
 
+/** No integer dot products here: int8 KV widens to f32 like every format (int8_dot.h is AVX2 only). */
+struct IntVec {
+  static constexpr bool kAvailable = false;
+};
+
 }  // namespace etok::kernels::cpu::portable
