@@ -128,6 +128,14 @@ struct TileView {
     for (int a = 1; a < duringPVCount; a++) duringPV[a].request(part);
     return duringPV[0].slice(part);
   }
+  /** QK's requests for the k tokens from token i, a slice a token pair: read in place (one slice), returned for the
+   *  loop to spread; otherwise requested here, and the returned slice is empty. */
+  AheadRange::Slice requestForTokens(int i, int k) const {
+    const int firstPart = (i + 1) / 2, parts = (i + k + 1) / 2 - firstPart;
+    if (parts == 1 && inPV) return beginInQK(firstPart);
+    for (int part = firstPart; part < firstPart + parts; part++) requestInQK(part);
+    return {nullptr, 0};
+  }
   void planAhead(int64_t qkParts, int64_t pvParts) {
     for (int a = 0; a < duringQKCount; a++) duringQK[a].plan(qkParts);
     for (int a = 0; a < duringPVCount; a++) duringPV[a].plan(inPV ? pvParts : qkParts);
@@ -189,11 +197,7 @@ int scoreTokenSteps(const TileView& V, const float* const* q, int i, int n, floa
     // QK's requests, a slice a token pair (requestPlan). Read in place, the slice is spread a line per
     // dot-product step, held as a pointer pair so the loop keeps it in registers (a burst loop of 8-16 lines a
     // pair cost dense f32 decode 4-5%; spread through the view's plan, read each step, it cost more than that).
-    const int firstPart = (i + 1) / 2, parts = (i + K + 1) / 2 - firstPart;
-    AheadRange::Slice ahead{nullptr, 0};
-    if (parts == 1 && V.inPV) ahead = V.beginInQK(firstPart);
-    else
-      for (int part = firstPart; part < firstPart + parts; part++) V.requestInQK(part);
+    const AheadRange::Slice ahead = V.requestForTokens(i, K);
     const uint8_t* line = ahead.first;
     const uint8_t* const lineEnd = ahead.first + ahead.lines * 64;
     T acc[K * N];  // acc[k·N + j]: query j · token i + k

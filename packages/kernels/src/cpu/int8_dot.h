@@ -38,11 +38,7 @@ int int8DotSteps(const TileView& V, const int16_t* const* q, int i, int n, float
   using I = typename IV::I;
   const Segment& st = V.keys[0];
   for (; i + K <= n; i += K) {
-    const int firstPart = (i + 1) / 2, parts = (i + K + 1) / 2 - firstPart;
-    AheadRange::Slice ahead{nullptr, 0};
-    if (parts == 1 && V.inPV) ahead = V.beginInQK(firstPart);
-    else
-      for (int part = firstPart; part < firstPart + parts; part++) V.requestInQK(part);
+    const AheadRange::Slice ahead = V.requestForTokens(i, K);
     const uint8_t* line = ahead.first;
     const uint8_t* const lineEnd = ahead.first + ahead.lines * 64;
     const uint8_t* r[K];
