@@ -94,6 +94,15 @@ for (const dtype of ['f32', 'bf16']) {
     console.error(`decode ${variant} ${dtype}…`);
     rows.push(run(`decode ${variant}`, { ...base, variant }, inputs, 5));
   }
+  // The opt-in int8 path in 16-bit integers (ETOK_CPU_INT8_DOT=1: query and weights rounded to int16, README
+  // "Tolerances"), beside the exact one.
+  console.error(`decode kv-int8 int16-dot ${dtype}…`);
+  process.env.ETOK_CPU_INT8_DOT = '1';
+  try {
+    rows.push(run('decode kv-int8 int16-dot', { ...base, variant: 'kv-int8' }, inputs, 5));
+  } finally {
+    delete process.env.ETOK_CPU_INT8_DOT;
+  }
   const sparse = { ...base, variant: 'sparse' };
   rows.push(run('decode sparse', sparse, addon.syntheticInputs(sparse, 'peaked', 1), 5));
 }

@@ -714,11 +714,12 @@ void attendUnitAs(Plan& P, int64_t unitIndex, Scratch& S) {
     for (int64_t qi = 0; qi < M; qi++)
       for (int sg = 0, off = 0; sg < P.keySegments; off += static_cast<int>(P.keys[sg].dim), sg++)
         pairSplit(&S.qf[qi * P.qkDim + off], P.keys[sg].dim, true);
-  // int8 read in place: dot products in 16-bit integers (int8_dot.h), the queries rounded to int16 once here.
-  constexpr bool kInt8 = IntVec::kAvailable && F == StoreFormat::Int8;
-  const bool intKeys = kInt8 && !widenKeys && P.keySegments == 1 && P.keys[0].groups == 1 &&
+  // int8 read in place, when asked for (Plan::int8Dot): dot products in 16-bit integers (int8_dot.h), the queries
+  // rounded to int16 once here.
+  const bool int8Dot = IntVec::kAvailable && F == StoreFormat::Int8 && P.int8Dot;
+  const bool intKeys = int8Dot && !widenKeys && P.keySegments == 1 && P.keys[0].groups == 1 &&
                        P.qkDim % kIntDotChunk == 0 && P.qkDim <= kIntDotMaxDim;
-  const bool intValues = kInt8 && !widenValues && P.valueStore().groups == 1 && P.vDim % kIntDotChunk == 0;
+  const bool intValues = int8Dot && !widenValues && P.valueStore().groups == 1 && P.vDim % kIntDotChunk == 0;
   if (intKeys)
     for (int64_t qi = 0; qi < M; qi++) S.qScale[qi] = quantizeQuery(&S.qf[qi * P.qkDim], P.qkDim, &S.qi[qi * P.qkDim]);
   int64_t qIdx[kQueryBlock];

@@ -98,6 +98,8 @@ class CpuAttention final : public PreparedAttention {
     P.p = p;
     P.rows = queryRows(p);
     P.scale = static_cast<float>(effectiveScale(p));
+    const char* intDot = std::getenv("ETOK_CPU_INT8_DOT");
+    P.int8Dot = intDot && std::string(intDot) == "1";
     const StoreFormat act = activationFormat(p.dtype), kv = kvFormat(p);
     auto rounded = [&](const char* name) { return roundToDtype(in.at(name), p.dtype); };
     std::vector<float> plainKeys;  // dtype-rounded keys, for the block means

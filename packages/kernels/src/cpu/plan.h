@@ -29,6 +29,9 @@ struct Plan {
   int64_t headsPerGroup = 1;
   int64_t qkDim = 0, vDim = 0; // query/key length (mla: rank + ropeDim) and value/output length
   float scale = 1.0f;
+  // Opt-in (ETOK_CPU_INT8_DOT=1): int8 read in place takes its dot products in 16-bit integers (int8_dot.h), rounding
+  // the query and the softmax weights to int16; off, every path computes on the exact dequantized values.
+  bool int8Dot = false;
 
   VectorStore q;                   // rows (b·heads + h)·rows + r, dim qkDim (mla: qNope ‖ qRope), activation dtype
   VectorStore keys[2];             // key segments: dense {k}; mla {ckv, kRope}. Rows (b·groups + g)·kvLen + t

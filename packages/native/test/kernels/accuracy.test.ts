@@ -2,8 +2,20 @@
 // CPU has it and on the portable path. Shapes are small so the whole file runs in seconds.
 import { allVariants } from '@etok/kernels';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type NativeKernelRequest, referenceOutput, runKernel, syntheticInputs } from '../../src/index.js';
-import { DENSE_REL_L2, exactTolerance, firstMismatch, relativeL2 } from './tolerance.js';
+import {
+  listDevices,
+  type NativeKernelRequest,
+  referenceOutput,
+  runKernel,
+  syntheticInputs,
+} from '../../src/index.js';
+import {
+  DENSE_REL_L2,
+  EXACT_TOLERANCE,
+  firstMismatch,
+  INT8_DOT_F32_TOLERANCE,
+  relativeL2,
+} from './tolerance.js';
 
 type Shape = NativeKernelRequest['shape'];
 type Params = NonNullable<NativeKernelRequest['params']>;
@@ -47,9 +59,9 @@ const CASES: Case[] = [
     params: { blockSize: 64, topK: 2, window: 64 },
   },
   {
-    // int8 read in place in integers (int8_dot.h): 2 heads a kv group (query blocks of 2), headDim 48 (three
-    // 16-value chunks), an odd last tile (333 = 10·32 + 13: a single last token and a half-empty weight pair);
-    // mla with 4 heads reads its ckv values in place too
+    // 2 heads a kv group (query blocks of 2), headDim 48 (three 16-value chunks of the opt-in int8 path), an odd
+    // last tile (333 = 10·32 + 13: a single last token and a half-empty weight pair); mla with 4 heads reads its
+    // ckv values in place too
     name: 'GQA 2, headDim 48, odd last tile',
     shape: { batch: 2, heads: 4, kvHeads: 2, headDim: 48, kvLen: 333, rank: 48, ropeDim: 16 },
     prefillQLen: 2,
@@ -97,7 +109,7 @@ for (const isa of ['native', 'portable'] as const) {
               const inputs = syntheticInputs(req, 'peaked', 11);
               const out = runKernel(req, inputs);
               const ref = referenceOutput(req, inputs, 'exact');
-              const { atol, rtol } = exactTolerance(variant, dtype);
+              const { atol, rtol } = EXACT_TOLERANCE[dtype];
               const bad = firstMismatch(out, ref, atol, rtol);
               expect(bad, `${c.name}, ${dtype}: ${JSON.stringify(bad)}`).toBeNull();
             }
@@ -106,6 +118,56 @@ for (const isa of ['native', 'portable'] as const) {
     }
   });
 }
+
+const savedInt8Dot = process.env.ETOK_CPU_INT8_DOT;
+afterAll(() => {
+  if (savedInt8Dot === undefined) delete process.env.ETOK_CPU_INT8_DOT;
+  else process.env.ETOK_CPU_INT8_DOT = savedInt8Dot;
+});
+
+describe('opt-in int8 in integers (ETOK_CPU_INT8_DOT=1) matches referenceExact within its own bound', () => {
+  const cpu = listDevices().find((d) => d.kind === 'cpu');
+  const avx2 = cpu?.kind === 'cpu' && cpu.simd.includes('avx2');
+  for (const variant of allVariants().filter((v) => v.split('+').includes('kv-int8'))) {
+    for (const phase of PHASES) {
+      it(`${variant} ${phase}`, () => {
+        delete process.env.ETOK_CPU_ISA;
+        process.env.ETOK_CPU_INT8_DOT = '1';
+        try {
+          for (const c of CASES)
+            for (const dtype of DTYPES) {
+              const req = request(variant, phase, dtype, c);
+              const inputs = syntheticInputs(req, 'peaked', 11);
+              const out = runKernel(req, inputs);
+              const ref = referenceOutput(req, inputs, 'exact');
+              const { atol, rtol } = dtype === 'f32' ? INT8_DOT_F32_TOLERANCE : EXACT_TOLERANCE[dtype];
+              const bad = firstMismatch(out, ref, atol, rtol);
+              expect(bad, `${c.name}, ${dtype}: ${JSON.stringify(bad)}`).toBeNull();
+            }
+        } finally {
+          delete process.env.ETOK_CPU_INT8_DOT;
+        }
+      });
+    }
+  }
+
+  it.runIf(avx2)('is taken on AVX2 and only when asked for: it rounds, the default path does not', () => {
+    delete process.env.ETOK_CPU_ISA;
+    const req = request('kv-int8', 'decode', 'f32', CASES[3]!);
+    const inputs = syntheticInputs(req, 'uniform', 5);
+    const ref = referenceOutput(req, inputs, 'exact');
+    const exact = relativeL2(runKernel(req, inputs), ref);
+    process.env.ETOK_CPU_INT8_DOT = '1';
+    try {
+      const rounded = relativeL2(runKernel(req, inputs), ref);
+      expect(exact).toBeLessThan(1e-6);
+      expect(rounded).toBeGreaterThan(2e-6);
+      expect(rounded).toBeLessThan(1e-4);
+    } finally {
+      delete process.env.ETOK_CPU_INT8_DOT;
+    }
+  });
+});
 
 describe('quality against referenceDense', () => {
   // Without sparsity the only loss is the KV format: pin its size on uniform inputs so a broken quantizer shows.
