@@ -227,7 +227,8 @@ export interface NativeMeterHandle {
   close(): void;
 }
 
-/** timeKernel result: seconds of each timed run() after one warm-up call; isa is the CPU path (or cuda). */
+/** timeKernel result: seconds of each timed run() after one warm-up call; isa is the CPU path (or cuda), with
+ *  "+int8dot" when ETOK_CPU_INT8_DOT=1 asked for the int8 path in integers. */
 export interface NativeKernelTiming {
   samplesS: Float64Array;
   isa: string;

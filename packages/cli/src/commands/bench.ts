@@ -553,6 +553,9 @@ export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
     timing: plan.timing,
     quality: stringOption(args, 'quality') ?? null,
     sloMs: stringOption(args, 'slo-ms') ?? null,
+    // The opt-in CPU int8 path in 16-bit integers rounds queries and softmax weights (kernels README, "Tolerances"):
+    // a result taken with it must say so.
+    cpuInt8Dot: process.env.ETOK_CPU_INT8_DOT === '1',
   };
   writeJsonAtomic(outPath, doc);
 

@@ -70,7 +70,10 @@ Napi::Value TimeKernel(const Napi::CallbackInfo& info) {
     std::copy(samples.begin(), samples.end(), arr.Data());
     out.Set("samplesS", arr);
     const char* forced = std::getenv("ETOK_CPU_ISA");
-    out.Set("isa", index >= 0 ? "cuda" : forced && std::string(forced) == "portable" ? "portable" : devices::cpuInfo().simd);
+    const char* int8Dot = std::getenv("ETOK_CPU_INT8_DOT");
+    const std::string cpuIsa = forced && std::string(forced) == "portable" ? "portable" : devices::cpuInfo().simd;
+    // The opt-in int8 path in integers (kernels README, "Tolerances") changes what int8 computes: say it was on.
+    out.Set("isa", index >= 0 ? "cuda" : cpuIsa + (int8Dot && std::string(int8Dot) == "1" ? "+int8dot" : ""));
     return out;
   } catch (...) {
     throw toJsError(env, std::current_exception());
