@@ -87,6 +87,28 @@ function kvFormat(variant: string): keyof typeof DENSE_REL_L2 {
   return (kv as keyof typeof DENSE_REL_L2 | undefined) ?? 'none';
 }
 
+type Dtype = (typeof DTYPES)[number];
+
+/** Every case × dtype of one lever set and phase, on peaked inputs, within tolerance(dtype) of referenceExact. */
+function expectMatchesExact(
+  variant: string,
+  phase: (typeof PHASES)[number],
+  cases: Case[],
+  dtypes: readonly Dtype[],
+  tolerance: (dtype: Dtype) => { atol: number; rtol: number },
+): void {
+  for (const c of cases)
+    for (const dtype of dtypes) {
+      const req = request(variant, phase, dtype, c);
+      const inputs = syntheticInputs(req, 'peaked', 11);
+      const out = runKernel(req, inputs);
+      const ref = referenceOutput(req, inputs, 'exact');
+      const { atol, rtol } = tolerance(dtype);
+      const bad = firstMismatch(out, ref, atol, rtol);
+      expect(bad, `${c.name}, ${dtype}: ${JSON.stringify(bad)}`).toBeNull();
+    }
+}
+
 const savedIsa = process.env.ETOK_CPU_ISA;
 afterAll(() => {
   if (savedIsa === undefined) delete process.env.ETOK_CPU_ISA;
@@ -103,16 +125,7 @@ for (const isa of ['native', 'portable'] as const) {
           // The portable path runs every lever set on the first two shapes, f32 and bf16, to stay quick.
           const cases = isa === 'portable' ? CASES.slice(0, 2) : CASES;
           const dtypes = isa === 'portable' ? DTYPES.slice(0, 2) : DTYPES;
-          for (const c of cases)
-            for (const dtype of dtypes) {
-              const req = request(variant, phase, dtype, c);
-              const inputs = syntheticInputs(req, 'peaked', 11);
-              const out = runKernel(req, inputs);
-              const ref = referenceOutput(req, inputs, 'exact');
-              const { atol, rtol } = EXACT_TOLERANCE[dtype];
-              const bad = firstMismatch(out, ref, atol, rtol);
-              expect(bad, `${c.name}, ${dtype}: ${JSON.stringify(bad)}`).toBeNull();
-            }
+          expectMatchesExact(variant, phase, cases, dtypes, (dtype) => EXACT_TOLERANCE[dtype]);
         });
       }
     }
@@ -134,16 +147,9 @@ describe('opt-in int8 in integers (ETOK_CPU_INT8_DOT=1) matches referenceExact w
         delete process.env.ETOK_CPU_ISA;
         process.env.ETOK_CPU_INT8_DOT = '1';
         try {
-          for (const c of CASES)
-            for (const dtype of DTYPES) {
-              const req = request(variant, phase, dtype, c);
-              const inputs = syntheticInputs(req, 'peaked', 11);
-              const out = runKernel(req, inputs);
-              const ref = referenceOutput(req, inputs, 'exact');
-              const { atol, rtol } = dtype === 'f32' ? INT8_DOT_F32_TOLERANCE : EXACT_TOLERANCE[dtype];
-              const bad = firstMismatch(out, ref, atol, rtol);
-              expect(bad, `${c.name}, ${dtype}: ${JSON.stringify(bad)}`).toBeNull();
-            }
+          expectMatchesExact(variant, phase, CASES, DTYPES, (dtype) =>
+            dtype === 'f32' ? INT8_DOT_F32_TOLERANCE : EXACT_TOLERANCE[dtype],
+          );
         } finally {
           delete process.env.ETOK_CPU_INT8_DOT;
         }
