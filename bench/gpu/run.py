@@ -7,6 +7,7 @@ comparison) and pynvml (board energy counter; energy columns are left empty with
     python3 bench/gpu/run.py --out "$OUT"                 # build + validate + measure (≈ 6-8 min on an H100)
     python3 bench/gpu/run.py --out "$OUT" --part validate # only the correctness matrix
     python3 bench/gpu/run.py --out "$OUT" --part measure  # only the measurements (build reused while warm)
+    python3 bench/gpu/run.py --out "$OUT" --no-build --build-dir DIR  # artifacts built elsewhere (bench/gpu/session.sh)
 
 Steps:
  1. build   cmake -S bench/gpu -B bench/gpu/build -DETOK_CUDA_ARCHITECTURES=<90a on Hopper, 80 on Ampere>
@@ -447,6 +448,14 @@ def measure(build_dir, out_dir, max_ctx, torch, deadline):
     return {"device": device, "ceilings": ceil, "measurements": results, "complete": complete}
 
 
+def git_head():
+    try:
+        r = subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"], capture_output=True, text=True)
+        return r.stdout.strip() or None
+    except OSError:  # no git on the device machine
+        return None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=os.environ.get("OUT", os.path.join(HERE, "out")))
@@ -455,6 +464,10 @@ def main():
     ap.add_argument("--quick", action="store_true", help="validation: one split setting per case")
     ap.add_argument("--max-ctx", type=int, default=65536)
     ap.add_argument("--arch", default=None, help="CUDA architecture (default: from the device, 90a on Hopper)")
+    ap.add_argument("--no-build", action="store_true", help="use the artifacts already in --build-dir (built on another "
+                    "machine for this architecture: kernels/etok-cuda-validate and libetok_gpu_bench.so)")
+    ap.add_argument("--commit", default=os.environ.get("ETOK_COMMIT"), help="the commit the artifacts were built from "
+                    "(default: $ETOK_COMMIT, else git rev-parse HEAD)")
     ap.add_argument("--budget-s", type=float, default=540, help="stop starting new work after this many seconds "
                     "(the device tool kills a command at 600 s; what finished is still written)")
     args = ap.parse_args()
@@ -469,9 +482,14 @@ def main():
         "createdAt": datetime.datetime.now(datetime.timezone.utc).isoformat(),
         "host": platform.node(),
         "arch": arch,
-        "gitHead": subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip(),
+        "gitHead": args.commit or git_head(),
+        "prebuilt": args.no_build,
     }
-    if not os.path.exists(os.path.join(args.build_dir, "libetok_gpu_bench.so")) or args.part != "measure":
+    if args.no_build:
+        for need in ("libetok_gpu_bench.so", os.path.join("kernels", "etok-cuda-validate")):
+            if not os.path.exists(os.path.join(args.build_dir, need)):
+                sys.exit(f"--no-build: {os.path.join(args.build_dir, need)} is missing; build bench/gpu for {arch} first")
+    elif not os.path.exists(os.path.join(args.build_dir, "libetok_gpu_bench.so")) or args.part != "measure":
         build(args.build_dir, arch, args.out)
     deadline = START + args.budget_s
     if args.part in ("all", "validate"):

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# One GPU session in one call, on the artifacts bench/gpu/stage.sh packed (no compiling, no Node install there):
+#   run(command="bash bench/gpu/session.sh 500", carry=[".gpu-stage"], timeout_s=560)
+# BUDGET_S (first argument) is when the last step must be done; each step gets a share and is cut at its share,
+# so one hung step cannot take the others' time. Everything lands in $OUT (the device tool fetches at most 8 files):
+#   session.log          everything printed: nvidia-smi, SASS instruction counts, each step's table
+#   validate.jsonl       the correctness matrix, one case a line; validate-summary.json its summary (run.py)
+#   etok-gpu.json        `etok bench` on cuda:0 with the NVML meter, as a user runs it
+#   gpu-results.json     the measurements (run.py --part measure)
+set -uo pipefail
+BUDGET_S=${1:-500}
+OUT=${OUT:-$PWD/bench/gpu/out}
+mkdir -p "$OUT"
+exec > >(tee -a "$OUT/session.log") 2>&1
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+B=/tmp/etok-bundle
+left() { echo $((BUDGET_S - SECONDS)); }
+step() { echo; echo "== [$SECONDS s] $*"; }
+
+step "unpack"
+rm -rf "$B" && mkdir -p "$B"
+python3 -c "import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])" "$ROOT/.gpu-stage/bundle.tar.xz" "$B" || exit 1
+export ETOK_COMMIT=$(head -1 "$B/commit")
+echo "commit $(tr '\n' ' ' <"$B/commit")"
+
+step "environment"
+nvidia-smi
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,clocks.max.sm,power.limit,power.draw,temperature.gpu --format=csv
+echo "node on PATH: $(command -v node || echo none); python3: $(command -v python3)"
+python3 -c "import torch, pynvml; print('torch', torch.__version__, 'cuda', torch.version.cuda)"
+
+step "SASS of the sm_90a kernels"
+if command -v cuobjdump >/dev/null; then
+  cuobjdump --dump-sass "$B/gpu/libetok_gpu_bench.so" >/tmp/sass.txt 2>&1
+  (
+    echo "functions: $(grep -c 'Function :' /tmp/sass.txt)"
+    for op in HMMA HGMMA LDSM 'LDG.E.128' 'LDG.E.64' 'LDG.E ' 'STS.128' LDL STL; do
+      echo "$op: $(grep -c "$op" /tmp/sass.txt)"
+    done
+    echo "per function (HMMA, LDG.E.128, LDL+STL):"
+    awk '/Function :/ {if (f) printf "%s %d %d %d\n", f, h, g, l; f=$3; h=g=l=0}
+         /HMMA/ {h++} /LDG\.E\.128/ {g++} /LDL|STL/ {l++}
+         END {if (f) printf "%s %d %d %d\n", f, h, g, l}' /tmp/sass.txt
+  )
+else
+  echo "no cuobjdump"
+fi
+
+step "validate (share: 120 s)"
+timeout 130 python3 "$ROOT/bench/gpu/run.py" --out "$OUT" --part validate --no-build --build-dir "$B/gpu" --budget-s 120
+cp "$OUT/gpu-results.json" "$OUT/validate-summary.json" 2>/dev/null
+
+step "etok CLI on cuda:0 with NVML (share: 150 s)"
+ETOK="$B/etok/node $B/etok/packages/cli/bin/etok.mjs"
+$ETOK devices
+timeout $(($(left) > 150 ? 150 : $(left))) $ETOK bench --device cuda:0 --meter nvml:0 --variants dense,kv-int8,kv-fp8 \
+  --dtype bf16 --batch 8 --heads 64 --kv-heads 8 --ctx 16k --time-budget 8 --out "$OUT/etok-gpu.json"
+
+step "measure (share: what is left, $(left) s)"
+if [ "$(left)" -gt 60 ]; then
+  timeout "$(left)" python3 "$ROOT/bench/gpu/run.py" --out "$OUT" --part measure --no-build --build-dir "$B/gpu" \
+    --max-ctx 32768 --budget-s $(($(left) - 15))
+fi
+step "done"
+ls -la "$OUT"

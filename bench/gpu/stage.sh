@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Packs everything a GPU session needs into .gpu-stage/bundle.tar.xz, built HERE (a machine with nvcc but no GPU),
+# so the lent GPU machine spends its minutes measuring, not compiling, and needs no Node install:
+#   gpu/            bench/gpu built for sm_90a: kernels/etok-cuda-validate, libetok_gpu_bench.so
+#   etok/           the etok CLI as a user runs it: the four packages' dist/, the CUDA-enabled addon, zod and
+#                   onnx-proto (the CLI's only runtime imports outside onnx commands), and this machine's node binary
+# Then, on the device tool:  run(command="bash bench/gpu/session.sh 500", carry=[".gpu-stage"], timeout_s=560)
+# The addon must have been built with CUDA (packages/native/build/etok-config.txt says cuda=ON): `npm install`
+# does that wherever nvcc is.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+ARCH=${ETOK_STAGE_ARCH:-90a}
+STAGE=$ROOT/.gpu-stage
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+grep -q '^cuda=ON' "$ROOT/packages/native/build/etok-config.txt" || {
+  echo "stage.sh: the addon in packages/native/build was built without CUDA; install nvcc and rebuild it" >&2
+  exit 1
+}
+echo "building bench/gpu for sm_$ARCH"
+cmake -S "$ROOT/bench/gpu" -B "$ROOT/bench/gpu/build" -DCMAKE_BUILD_TYPE=Release -DETOK_CUDA_ARCHITECTURES="$ARCH" >/dev/null
+cmake --build "$ROOT/bench/gpu/build" -j "$(nproc)" >/dev/null
+
+mkdir -p "$TMP/gpu/kernels" "$TMP/etok/node_modules/@etok"
+cp "$ROOT/bench/gpu/build/libetok_gpu_bench.so" "$TMP/gpu/"
+cp "$ROOT/bench/gpu/build/kernels/etok-cuda-validate" "$TMP/gpu/kernels/"
+for p in kernels native core cli; do
+  mkdir -p "$TMP/etok/packages/$p"
+  cp -r "$ROOT/packages/$p/package.json" "$ROOT/packages/$p/dist" "$TMP/etok/packages/$p/"
+  ln -s "../../packages/$p" "$TMP/etok/node_modules/@etok/$p"
+done
+cp -r "$ROOT/packages/cli/bin" "$TMP/etok/packages/cli/"
+mkdir -p "$TMP/etok/packages/native/build/Release"
+cp "$ROOT/packages/native/build/Release/etok_native.node" "$TMP/etok/packages/native/build/Release/"
+for m in zod onnx-proto; do cp -rL "$ROOT/node_modules/$m" "$TMP/etok/node_modules/"; done
+cp "$(command -v node)" "$TMP/etok/node"
+git -C "$ROOT" rev-parse HEAD >"$TMP/commit"
+git -C "$ROOT" status --porcelain --untracked-files=no | grep -q . && echo "dirty" >>"$TMP/commit"
+
+mkdir -p "$STAGE"
+tar -C "$TMP" -cf - gpu etok commit | xz -T0 -6 >"$STAGE/bundle.tar.xz"
+ls -la "$STAGE/bundle.tar.xz"
