@@ -352,6 +352,9 @@ def plan(max_ctx):
     while ctx <= min(max_ctx, 32768):  # bandwidth curve: 64 kv-head-sequences in flight
         cases.append(("decode-curve", "dense", "decode", "bf16", dict(dense, kvLen=ctx), {}, True))
         ctx *= 2
+    # Split count at 8K (the heuristic's choice is the "auto" row of the curve above): is decode short of blocks?
+    for n in (2, 4, 8, 16, 32):
+        cases.append(("decode-8k-splits", "dense", "decode", "bf16", dict(dense, kvLen=8192), {"splits": n}, False))
     long = dict(dense, kvLen=16384)
     for v in ("kv-int8", "kv-fp8", "kv-int4", "sparse", "sparse+kv-int8"):
         cases.append(("decode-16k", v, "decode", "bf16", long, {}, False))
@@ -399,6 +402,7 @@ def measure(build_dir, out_dir, max_ctx, torch, deadline):
             results.append({"case": name, "variant": variant, "phase": phase, "dtype": dtype, "shape": shape, "skipped": "time budget"})
             continue
         os.environ["ETOK_CUDA_PATH"] = opts.get("path", "auto")
+        os.environ["ETOK_CUDA_SPLITS"] = str(opts.get("splits", 0))  # 0: the heuristic
         s = {"qLen": 1, "kvHeads": 1, "headDim": 128, "rank": 512, "ropeDim": 64, **shape}
         params = {"blockSize": 64, "topK": 16, "window": 512}
         row = {"case": name, "variant": variant, "phase": phase, "dtype": dtype, "shape": s, "params": params}
@@ -435,6 +439,7 @@ def measure(build_dir, out_dir, max_ctx, torch, deadline):
             + f"  [{row['kernel']}]"
         )
     os.environ.pop("ETOK_CUDA_PATH", None)
+    os.environ.pop("ETOK_CUDA_SPLITS", None)
     # Levers against the dense bf16 baseline of the same shape: speedup beside the byte ratio it could reach.
     base = next((r for r in results if r["case"] == "decode-curve" and r["shape"].get("kvLen") == 16384 and "hotS" in r), None)
     if base:

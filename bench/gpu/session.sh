@@ -29,18 +29,37 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,clocks.max.sm,po
 echo "node on PATH: $(command -v node || echo none); python3: $(command -v python3)"
 python3 -c "import torch, pynvml; print('torch', torch.__version__, 'cuda', torch.version.cuda)"
 
+step "NVML: what one energy-counter read costs here, and how often the counter steps"
+python3 - <<'PY'
+import statistics, time
+import pynvml
+pynvml.nvmlInit()
+h = pynvml.nvmlDeviceGetHandleByIndex(0)
+read = pynvml.nvmlDeviceGetTotalEnergyConsumption
+costs, steps, last, t_end = [], [], read(h), time.perf_counter() + 1.5
+while time.perf_counter() < t_end:
+    t0 = time.perf_counter(); v = read(h); t1 = time.perf_counter()
+    costs.append(t1 - t0)
+    if v != last: steps.append((t0 + t1) / 2); last = v
+gaps = [1e3 * (b - a) for a, b in zip(steps, steps[1:])]
+costs.sort()
+print(f"reads {len(costs)}: median {1e6 * costs[len(costs) // 2]:.0f} us, p90 {1e6 * costs[int(0.9 * len(costs))]:.0f} us, "
+      f"max {1e6 * costs[-1]:.0f} us; steps {len(steps)}, interval median {statistics.median(gaps) if gaps else 0:.1f} ms "
+      f"(min {min(gaps) if gaps else 0:.1f}, max {max(gaps) if gaps else 0:.1f})")
+PY
+
 step "SASS of the sm_90a kernels"
 if command -v cuobjdump >/dev/null; then
   cuobjdump --dump-sass "$B/gpu/libetok_gpu_bench.so" >/tmp/sass.txt 2>&1
   (
     echo "functions: $(grep -c 'Function :' /tmp/sass.txt)"
-    for op in HMMA HGMMA LDSM 'LDG.E.128' 'LDG.E.64' 'LDG.E ' 'STS.128' LDL STL; do
+    for op in HMMA HGMMA LDSM LDGSTS 'LDG.E.128' 'LDG.E.64' 'LDG.E ' 'STS.128' LDL STL; do
       echo "$op: $(grep -c "$op" /tmp/sass.txt)"
     done
-    echo "per function (HMMA, LDG.E.128, LDL+STL):"
-    awk '/Function :/ {if (f) printf "%s %d %d %d\n", f, h, g, l; f=$3; h=g=l=0}
-         /HMMA/ {h++} /LDG\.E\.128/ {g++} /LDL|STL/ {l++}
-         END {if (f) printf "%s %d %d %d\n", f, h, g, l}' /tmp/sass.txt
+    echo "per function (HMMA, LDG.E.128, LDL+STL, LDGSTS):"
+    awk '/Function :/ {if (f) printf "%s %d %d %d %d\n", f, h, g, l, c; f=$3; h=g=l=c=0}
+         /HMMA/ {h++} /LDG\.E\.128/ {g++} /LDL|STL/ {l++} /LDGSTS/ {c++}
+         END {if (f) printf "%s %d %d %d %d\n", f, h, g, l, c}' /tmp/sass.txt
   )
 else
   echo "no cuobjdump"

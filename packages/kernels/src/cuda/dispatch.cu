@@ -359,7 +359,8 @@ class CudaAttention final : public PreparedAttention {
       grid_ = dim3(static_cast<unsigned>((packedRows + mma.rowsPerBlock - 1) / mma.rowsPerBlock),
                    static_cast<unsigned>(a.batch * a.groups), 1);
       blocks = static_cast<int64_t>(grid_.x) * grid_.y;
-      a.splits = splitsFor(blocks, tokens, 2 * mma.tokensPerTile, 2);
+      allowShared(attention_, attentionShared_, sharedOptIn_, p_.variant.mla ? "rank" : "headDim");
+      a.splits = splitsFor(blocks, tokens, 2 * mma.tokensPerTile, residentBlocks(attention_, attentionShared_));
       grid_.z = static_cast<unsigned>(a.splits);
       d << "cuda " << mma.name;
     } else {
@@ -372,11 +373,11 @@ class CudaAttention final : public PreparedAttention {
       attentionShared_ = simtSharedBytes(attention_, a.dv);
       grid_ = dim3(static_cast<unsigned>(a.rows * headChunks), static_cast<unsigned>(a.batch * a.groups), 1);
       blocks = static_cast<int64_t>(grid_.x) * grid_.y;
-      a.splits = splitsFor(blocks, tokens, 128, 4);
+      allowShared(attention_, attentionShared_, sharedOptIn_, p_.variant.mla ? "rank" : "headDim");
+      a.splits = splitsFor(blocks, tokens, 128, residentBlocks(attention_, attentionShared_));
       grid_.z = static_cast<unsigned>(a.splits);
       d << "cuda " << attention_.name << ", " << a.lanesPerToken << " lanes/token";
     }
-    allowShared(attention_, attentionShared_, sharedOptIn_, p_.variant.mla ? "rank" : "headDim");
     if (grid_.x > 2147483647u || grid_.y > 65535u)
       throw BadShape("batch", "the CUDA launch grid is too large (batch × kv groups must be ≤ 65535)");
     d << ", grid " << grid_.x << "x" << grid_.y << "x" << grid_.z << ", " << a.splits << " KV split(s)"
@@ -384,14 +385,30 @@ class CudaAttention final : public PreparedAttention {
     description_ = d.str();
   }
 
-  /** KV splits for decode: enough blocks for `wavesPerSm` per SM, each split keeping ≥ minTokens tokens. */
-  int splitsFor(int64_t blocks, int64_t tokens, int64_t minTokens, int wavesPerSm) const {
+  /** Blocks of `k` the whole device holds at once (occupancy by registers and shared memory). */
+  int64_t residentBlocks(const KernelRef& k, size_t shared) const {
+    int perSm = 0;
+    check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, k.fn, k.threads, shared),
+          "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
+    return static_cast<int64_t>(std::max(1, perSm)) * smCount_;
+  }
+
+  /** KV splits for decode. A split's time is its share of the tokens, and the launch takes ⌈blocks·s / resident⌉
+   *  rounds of that, so s minimises rounds(s) / s (a partly filled last round is paid in full); among splits within
+   *  10% of the best, the fewest (each split adds a partial row to write and combine,
+   *  and a prologue). Each split keeps ≥ minTokens tokens. */
+  int splitsFor(int64_t blocks, int64_t tokens, int64_t minTokens, int64_t resident) const {
     const int forced = envInt("ETOK_CUDA_SPLITS", 0);
     if (p_.phase == Phase::Prefill) return 1;
     if (forced > 0) return static_cast<int>(std::min<int64_t>(forced, std::max<int64_t>(1, tokens)));
-    const int64_t want = (static_cast<int64_t>(wavesPerSm) * smCount_ + blocks - 1) / std::max<int64_t>(1, blocks);
-    const int64_t cap = std::max<int64_t>(1, tokens / minTokens);
-    return static_cast<int>(std::clamp<int64_t>(want, 1, std::min<int64_t>(cap, 256)));
+    blocks = std::max<int64_t>(1, blocks);
+    const int64_t cap = std::clamp<int64_t>(tokens / minTokens, 1, 256);
+    auto cost = [&](int64_t s) { return static_cast<double>((blocks * s + resident - 1) / resident) / s; };
+    double best = cost(1);
+    for (int64_t s = 2; s <= cap; s++) best = std::min(best, cost(s));
+    for (int64_t s = 1; s <= cap; s++)
+      if (cost(s) <= best * 1.10) return static_cast<int>(s);
+    return 1;
   }
 
   Problem p_;

@@ -12,7 +12,7 @@ KernelRef mmaRef(const char* name) {
   KernelRef k;
   k.fn = reinterpret_cast<const void*>(&mmaAttention<A, K, DK, DV, RT, DS, NTOK, MLA>);
   k.threads = RT * DS * 32;
-  k.sharedBytes = mmaSharedBytes<DK, DV, RT, DS, NTOK, MLA, typename Act<A>::T>();
+  k.sharedBytes = mmaSharedBytes<DK, DV, RT, DS, NTOK, MLA, typename Act<A>::T, kAsyncTiles<A, K, MLA>>();
   k.rowsPerBlock = 16 * RT;
   k.tokensPerTile = NTOK;
   k.name = name;

@@ -11,6 +11,11 @@
 // stores them at the activation type into padded shared rows; S = Q·Kᵀ (Q fragments stay in registers), causal /
 // length / NSA-selection mask, online softmax in the log2 domain, P re-packed as the A operand in registers, and
 // O += P·V with V fragments from ldmatrix.trans. Under mla V is the first rank dims of the key tile itself.
+//
+// K/V stored at the activation type (bf16/f16 caches, not mla, not sparse) skip the registers: tiles are copied
+// with cp.async into two shared stages, and tile i + 1 is in flight while tile i is computed. Measured on an H100
+// before this (2026-11-26): d128 decode at 16K ran at 34% of copy bandwidth, each block alternating ~3 µs of
+// loading with ~6 µs of computing, so the memory system idled two thirds of the time.
 #pragma once
 
 #include "kv_formats.cuh"
@@ -53,12 +58,24 @@ __device__ __forceinline__ void ldmatrixX2Trans(const void* rowAddress, uint32_t
 
 __device__ __forceinline__ uint32_t lds32(const void* p) { return *reinterpret_cast<const uint32_t*>(p); }
 
+/** 16 bytes global → shared without registers; `srcBytes` 0 writes 16 zero bytes (padding past kvLen). */
+__device__ __forceinline__ void cpAsync16(void* dst, const void* src, int srcBytes) {
+  const uint32_t d = static_cast<uint32_t>(__cvta_generic_to_shared(dst));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src), "r"(srcBytes) : "memory");
+}
+__device__ __forceinline__ void cpAsyncCommit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+__device__ __forceinline__ void cpAsyncWaitAll() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
+
+/** Whether an instance pipelines its K/V tiles with cp.async: the cache is stored at the activation type (no
+ *  dequantization on the way) and keys and values are separate tiles (not mla). */
+template <StoreFormat A, StoreFormat K, bool MLA> constexpr bool kAsyncTiles = K == A && !MLA;
+
 /** Shared memory of one instance: K tile, V tile (not under mla), the DS-slice score reduction buffer, and under
  *  mla the query tile (its 576-dim fragments would not fit in registers beside a 16 × 128 accumulator at 512
  *  threads: ptxas spilled ~600 bytes a thread; from shared memory they cost 4 lds32 per k-step). */
-template <int DK, int DV, int RT, int DS, int NTOK, bool MLA, class T>
+template <int DK, int DV, int RT, int DS, int NTOK, bool MLA, class T, bool ASYNC>
 constexpr size_t mmaSharedBytes() {
-  return sizeof(T) * NTOK * (DK + 8) + (MLA ? 0 : sizeof(T) * NTOK * (DV + 8)) +
+  return (ASYNC ? 2 : 1) * (sizeof(T) * NTOK * (DK + 8) + (MLA ? 0 : sizeof(T) * NTOK * (DV + 8))) +
          (DS > 1 ? sizeof(float) * RT * DS * 16 * NTOK : 0) + (MLA ? sizeof(T) * 16 * RT * (DK + 8) : 0);
 }
 
@@ -135,6 +152,22 @@ __device__ __forceinline__ void loadTile(const AttnArgs& a, T* tile, int64_t row
   }
 }
 
+/** Copies tokens [t0, t0 + NTOK) of a plane stored at the activation type into a padded shared tile with cp.async
+ *  (one 16-byte copy per 8-value unit; tokens past kvLen are zero-filled). The caller commits and waits. */
+template <class T, int D, int NTOK, int THREADS>
+__device__ __forceinline__ void copyTileAsync(const Plane& p, int kvLen, T* tile, int64_t rowBase, int t0) {
+  constexpr int kUnits = D / 8, kPitch = D + 8, kIters = (NTOK * kUnits + THREADS - 1) / THREADS;
+#pragma unroll
+  for (int it = 0; it < kIters; it++) {
+    const int idx = threadIdx.x + it * THREADS;
+    if (NTOK * kUnits % THREADS != 0 && idx >= NTOK * kUnits) break;
+    const int tok = idx / kUnits, d0 = (idx % kUnits) * 8, t = t0 + tok;
+    const bool inside = t < kvLen;
+    const uint8_t* src = p.values + (rowBase + (inside ? t : 0)) * p.pitch + d0 * sizeof(T);
+    cpAsync16(tile + tok * kPitch + d0, src, inside ? 16 : 0);
+  }
+}
+
 /** Blocks per SM the register allocation must allow: the 16-row decode instances are memory-bound and want
  *  occupancy (3 blocks: ≤ 170 registers, no spills at sm_80/sm_90a); without the bound ptxas picked 96 registers
  *  and spilled. Prefill and mla take what they need (255 at 128 threads; 128 at mla's 512). */
@@ -152,10 +185,12 @@ __global__ void __launch_bounds__(RT * DS * 32, kMinBlocks<RT>) mmaAttention(con
   static_assert(!MLA || DV <= DK, "mla values are the first rank dims of the key tile");
   static_assert(DK % 32 == 0 && DV % 32 == 0, "loadTile assumes full int4 groups");
 
+  constexpr bool ASYNC = kAsyncTiles<A, K, MLA>;
+  constexpr int kStageElems = NTOK * KP + (MLA ? 0 : NTOK * VP);  // one K tile + one V tile
   extern __shared__ __align__(16) uint8_t smem[];
   T* Ks = reinterpret_cast<T*>(smem);
   T* Vs = MLA ? Ks : Ks + NTOK * KP;
-  float* Sred = reinterpret_cast<float*>(smem + sizeof(T) * NTOK * KP + (MLA ? 0 : sizeof(T) * NTOK * VP));
+  float* Sred = reinterpret_cast<float*>(smem + sizeof(T) * kStageElems * (ASYNC ? 2 : 1));
   T* Qs = reinterpret_cast<T*>(Sred + (DS > 1 ? RT * DS * 16 * NTOK : 0));  // mla only: [16·RT][KP]
 
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -208,22 +243,13 @@ __global__ void __launch_bounds__(RT * DS * 32, kMinBlocks<RT>) mmaAttention(con
   for (int j = 0; j < VN; j++) o[j][0] = o[j][1] = o[j][2] = o[j][3] = 0.f;
   float mA = -INFINITY, mB = -INFINITY, lA = 0.f, lB = 0.f;
 
-  for (int tile = tileBegin; tile < tileEnd; tile++) {
-    const int t0 = tile * NTOK;
-    if (a.sparse) {
-      const bool mine = tileAllowed(a, rowA, t0, NTOK) || tileAllowed(a, rowB, t0, NTOK);
-      if (!__syncthreads_or(mine)) continue;  // no row of the block selected a token here: skip the bytes
-    }
-    __syncthreads();  // the previous tile's readers are done with Ks, Vs and Sred
-    loadTile<K, T, DK, NTOK, kThreads, true>(a, Ks, kvRowBase, t0);
-    if (!MLA) loadTile<K, T, DV, NTOK, kThreads, false>(a, Vs, kvRowBase, t0);
-    __syncthreads();
-
+  // One KV tile already in shared memory (Kt, Vt): scores, mask, online softmax, O += P·V.
+  auto computeTile = [&](const T* Kt, const T* Vt, int t0) {
     float s[SN][4];
 #pragma unroll
     for (int j = 0; j < SN; j++) {
       s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.f;
-      const T* krow = Ks + (j * 8 + gid) * KP + cs * (DK / DS) + 2 * tig;
+      const T* krow = Kt + (j * 8 + gid) * KP + cs * (DK / DS) + 2 * tig;
 #pragma unroll
       for (int ks = 0; ks < KS; ks++) {
         if (MLA) {
@@ -297,13 +323,46 @@ __global__ void __launch_bounds__(RT * DS * 32, kMinBlocks<RT>) mmaAttention(con
       pa[1] = pack2<T>(s[2 * kk][2], s[2 * kk][3]);
       pa[2] = pack2<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]);
       pa[3] = pack2<T>(s[2 * kk + 1][2], s[2 * kk + 1][3]);
-      const T* vrow = Vs + (kk * 16 + (lane & 15)) * (MLA ? KP : VP) + cs * (DV / DS);
+      const T* vrow = Vt + (kk * 16 + (lane & 15)) * (MLA ? KP : VP) + cs * (DV / DS);
 #pragma unroll
       for (int j = 0; j < VN; j++) {
         uint32_t b0, b1;
         ldmatrixX2Trans(vrow + j * 8, b0, b1);
         mma16816<T>(o[j], pa, b0, b1);
       }
+    }
+  };
+
+  if (ASYNC && !a.sparse) {
+    // Two stages: the copy of tile i + 1 is issued right after the barrier that frees its stage (everyone is done
+    // with tile i − 1) and runs while tile i is computed. One barrier a tile; it also frees Sred.
+    auto issue = [&](int tile, int stage) {
+      T* kt = Ks + stage * kStageElems;
+      copyTileAsync<T, DK, NTOK, kThreads>(a.k0, a.kvLen, kt, kvRowBase, tile * NTOK);
+      copyTileAsync<T, DV, NTOK, kThreads>(a.v, a.kvLen, kt + NTOK * KP, kvRowBase, tile * NTOK);
+      cpAsyncCommit();
+    };
+    if (tileBegin < tileEnd) issue(tileBegin, 0);
+    for (int tile = tileBegin; tile < tileEnd; tile++) {
+      const int stage = (tile - tileBegin) & 1;
+      cpAsyncWaitAll();  // this thread's copies of `tile` have landed
+      __syncthreads();   // everyone's have; everyone is done with the other stage and with Sred
+      if (tile + 1 < tileEnd) issue(tile + 1, stage ^ 1);
+      const T* kt = Ks + stage * kStageElems;
+      computeTile(kt, kt + NTOK * KP, tile * NTOK);
+    }
+  } else {
+    for (int tile = tileBegin; tile < tileEnd; tile++) {
+      const int t0 = tile * NTOK;
+      if (a.sparse) {
+        const bool mine = tileAllowed(a, rowA, t0, NTOK) || tileAllowed(a, rowB, t0, NTOK);
+        if (!__syncthreads_or(mine)) continue;  // no row of the block selected a token here: skip the bytes
+      }
+      __syncthreads();  // the previous tile's readers are done with Ks, Vs and Sred
+      loadTile<K, T, DK, NTOK, kThreads, true>(a, Ks, kvRowBase, t0);
+      if (!MLA) loadTile<K, T, DV, NTOK, kThreads, false>(a, Vs, kvRowBase, t0);
+      __syncthreads();
+      computeTile(Ks, Vs, t0);
     }
   }
 

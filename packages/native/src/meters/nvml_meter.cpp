@@ -119,6 +119,8 @@ class NvmlMeter final : public Meter {
       return true;
     }
     if (maxGapNs <= 0) maxGapNs = std::max<int64_t>(1000000, edges_.periodNs() / 10);
+    // The caller's limit is for its own work between polls; the reads at both ends add about one read's cost.
+    maxGapNs += 2 * edges_.readNs();
     const int64_t previousNs = edges_.last().tNs;
     RawSample s = counterSample();
     int64_t edge = 0;
@@ -256,7 +258,8 @@ class NvmlMeter final : public Meter {
     description_.note = "nvmlDeviceGetTotalEnergyConsumption (mJ), whole GPU board; the counter steps every " +
                         formatSignificant(est.medianMs) + " ms (median of " + std::to_string(est.intervals) +
                         " steps measured at open, range " + formatSignificant(est.minMs) + "-" + formatSignificant(est.maxMs) +
-                        " ms)";
+                        " ms); one read takes about " + formatSignificant(static_cast<double>(est.readNs) * 1e-3) +
+                        " us here, so window edges are timed to about ±" + formatSignificant(est.pollGapMs / 2) + " ms";
   }
 
   void startSampling(const std::string& counterReason) {

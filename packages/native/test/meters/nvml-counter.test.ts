@@ -50,6 +50,37 @@ describe('nvml energy counter (simulated board)', () => {
     }
   });
 
+  // A real H100 in a Firecracker VM (2026-11-26): the counter stepped every ~100 ms, but each read took over a
+  // millisecond, and a fixed 1.2 ms bound on the poll gap rejected every step (METER_STALLED at open).
+  it('times steps on a board whose every read takes 2 ms, and says how precise its edges are', async () => {
+    const profile = configureSim({ PERIOD_MS: 100, READ_MS: 2, POWER_W: 300, SWING_W: 120, SWING_PERIOD_MS: 700 });
+    meter = openMeter('nvml:0');
+    const d = meter.describe();
+    expect(d.updatePeriodMs).toBeGreaterThan(96);
+    expect(d.updatePeriodMs).toBeLessThan(104);
+    const readUs = Number(/one read takes about ([\d.]+) us/.exec(d.note)?.[1]);
+    expect(readUs).toBeGreaterThan(1500);
+    expect(readUs).toBeLessThan(20000);
+    expect(d.note).toMatch(/edges are timed to about ±[\d.]+ ms/);
+    let start = meter.readAtUpdate();
+    for (const waitMs of [550, 850]) {
+      await sleep(waitMs);
+      const end = meter.readAtUpdate();
+      const truth = trueJoules(profile, start.tNs, end.tNs);
+      expect(Math.abs((end.joules - start.joules) / truth - 1)).toBeLessThan(0.02);
+      start = end;
+    }
+    // Between kernel calls of 0.5 ms, a poll gap is a call plus a 2 ms read: still a timed step.
+    let step = null;
+    const until = performance.now() + 400;
+    while (step === null && performance.now() < until) {
+      const x = performance.now();
+      while (performance.now() - x < 0.5);
+      step = meter.pollUpdate(1.75); // finishWindowOnUpdate: 1.5 × call + 1 ms
+    }
+    expect(step).not.toBeNull();
+  });
+
   it('ends a window on a counter step while work runs (pollUpdate between calls)', () => {
     const profile = configureSim({ PERIOD_MS: 10 });
     meter = openMeter('nvml:0');

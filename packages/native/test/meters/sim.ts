@@ -35,6 +35,7 @@ const SIM_KEYS = [
   'LOST_AFTER_MS',
   'INIT_ERROR',
   'CLOCK_EVENTS',
+  'READ_MS',
   'NAME',
   'ARCH',
   // faults that appear mid-run (fault-injection tests)
