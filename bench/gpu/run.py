@@ -434,7 +434,7 @@ def measure(build_dir, out_dir, max_ctx, torch, deadline):
             f"{name:<22} {variant:<16} {phase:<7} {dtype:<4} ctx={s['kvLen']:<6} {row['hotS'] * 1e6:9.1f} us "
             f"(cold {row['coldS'] * 1e6:9.1f}) {row['GBs']:7.0f} GB/s {100 * row['fracCopy']:5.1f}% "
             f"{row['TFLOPs']:7.1f} TF/s {100 * row['fracMatmul']:5.1f}%"
-            + (f" J/tok {row['joulesPerToken']:.3e}" if "joulesPerToken" in row else "")
+            + (f" J/tok~ {row['joulesPerToken']:.3e}" if "joulesPerToken" in row else "")
             + (f" sdpa {row['sdpaS'] * 1e6:.1f} us x{row['vsSdpa']:.2f}" if "sdpaS" in row else "")
             + f"  [{row['kernel']}]"
         )
@@ -450,7 +450,13 @@ def measure(build_dir, out_dir, max_ctx, torch, deadline):
                 r["byteRatioVsDenseBf16"] = base["bytes"] / r["bytes"]
                 log(f"  {r['variant']:<16} {r['dtype']:<4} {r['case']:<16} x{r['speedupVsDenseBf16']:.2f} ({r['byteRatioVsDenseBf16']:.2f})")
     device["stateAfter"] = energy.state()
-    return {"device": device, "ceilings": ceil, "measurements": results, "complete": complete}
+    energy_method = (
+        "MEASURED, boundary: board. NVML nvmlDeviceGetTotalEnergyConsumption read before and after >= 1 s of "
+        "back-to-back calls, NOT aligned to counter steps: each end may lag by one update period (~100 ms on H100), "
+        "so J/call is good to about +-10%. For edge-aligned figures with a CI use `etok bench --meter nvml:N`."
+    )
+    log(f"energy (J/tok~): {energy_method}")
+    return {"device": device, "ceilings": ceil, "energyMethod": energy_method, "measurements": results, "complete": complete}
 
 
 def git_head():

@@ -53,7 +53,13 @@ describe('nvml energy counter (simulated board)', () => {
   // A real H100 in a Firecracker VM (2026-11-26): the counter stepped every ~100 ms, but each read took over a
   // millisecond, and a fixed 1.2 ms bound on the poll gap rejected every step (METER_STALLED at open).
   it('times steps on a board whose every read takes 2 ms, and says how precise its edges are', async () => {
-    const profile = configureSim({ PERIOD_MS: 100, READ_MS: 2, POWER_W: 300, SWING_W: 120, SWING_PERIOD_MS: 700 });
+    const profile = configureSim({
+      PERIOD_MS: 100,
+      READ_MS: 2,
+      POWER_W: 300,
+      SWING_W: 120,
+      SWING_PERIOD_MS: 700,
+    });
     meter = openMeter('nvml:0');
     const d = meter.describe();
     expect(d.updatePeriodMs).toBeGreaterThan(96);
