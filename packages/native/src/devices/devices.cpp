@@ -42,6 +42,18 @@ const CudaScan& scanCuda() {
 #ifdef ETOK_HAS_CUDA
     int count = 0;
     const cudaError_t err = cudaGetDeviceCount(&count);
+    if (err == cudaErrorInsufficientDriver) {
+      // The runtime says "driver version is insufficient" also where no driver is installed at all; tell them apart.
+      int driver = 0, runtime = 0;
+      cudaDriverGetVersion(&driver);
+      cudaRuntimeGetVersion(&runtime);
+      auto version = [](int v) { return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10); };
+      scan.reason = driver == 0 ? "no CUDA device: no NVIDIA driver is installed (libcuda.so.1 not found)"
+                                : "no CUDA device: the NVIDIA driver supports CUDA " + version(driver) +
+                                      ", older than the CUDA " + version(runtime) +
+                                      " runtime etok was built with; update the driver";
+      return;
+    }
     if (err != cudaSuccess) {
       scan.reason = std::string("no CUDA device: ") + cudaGetErrorString(err);
       return;
