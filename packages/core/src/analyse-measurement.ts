@@ -2,7 +2,7 @@
 // bootstrap intervals, J/call = Σ joules / Σ calls, the idle share and the dynamic remainder, outliers reported.
 
 import type { BenchConfig, TimingSettings } from './bench-plan.js';
-import type { Measurement } from './schemas.js';
+import type { Measurement, QualitySample } from './schemas.js';
 import { bootstrapInterval, mean, median, quantile } from './statistics/summary.js';
 
 /** What the harness returns for one configuration (structurally the addon's result). */
@@ -38,6 +38,8 @@ export interface RawMeasurement {
   relErrorVsDense: number | null;
   relErrorVsExact: number | null;
   qualityNote?: string;
+  /** Set when the errors are of a part of the output (the harness's reference budget). */
+  qualitySample?: QualitySample;
   stopReason: string;
   windowTargetS: number;
   cancelled: boolean;
@@ -214,6 +216,7 @@ export function analyseMeasurement(
       relErrorVsDense: raw.relErrorVsDense,
       relErrorVsExact: raw.relErrorVsExact,
       ...(raw.qualityNote ? { note: raw.qualityNote } : {}),
+      ...(raw.qualitySample ? { sample: raw.qualitySample } : {}),
     },
     throttled: windows.some((w) => w.throttled === true),
     valid: validity.length === 0,

@@ -173,7 +173,9 @@ export function checkGates(m: Measurement, gates: Gates): GateVerdict {
     const label = def ? ` (default for ${def.kv === 'none' ? 'unquantized KV' : def.kv})` : '';
     const err = m.quality.relErrorVsDense;
     if (err === null)
-      reasons.push('quality: not measured (relErrorVsDense is null; rerun bench without --no-quality)');
+      reasons.push(
+        `quality: not measured (${m.quality.note || 'relErrorVsDense is null; rerun bench without --no-quality'})`,
+      );
     else if (!(err <= maxRelError))
       reasons.push(`quality: rel. error vs dense ${exp(err)} > ${exp(maxRelError)}${label}`);
   }

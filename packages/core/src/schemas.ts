@@ -50,9 +50,26 @@ export const EnergyStatsSchema = z.looseObject({
   idleJoulesPerCall: finite.optional(),
 });
 
+/** The part of the output the fp64 references checked, when the whole was above their budget (the errors are
+ *  then of that part): one batch element, a run of units (kv groups, or mla heads), the last rows. */
+export const QualitySampleSchema = z.object({
+  batchIndex: z.number().int().nonnegative(),
+  unit: z.string(),
+  units: z.number().int().positive(),
+  firstUnit: z.number().int().nonnegative(),
+  unitCount: z.number().int().positive(),
+  rows: z.number().int().positive(),
+  firstRow: z.number().int().nonnegative(),
+  rowCount: z.number().int().positive(),
+  outputShare: z.number().positive().max(1),
+});
+
 export const QualitySchema = z.looseObject({
   relErrorVsDense: nonNegative.nullable(),
   relErrorVsExact: nonNegative.nullable(),
+  /** Why an error is null, or which part of the output it is of. */
+  note: z.string().optional(),
+  sample: QualitySampleSchema.optional(),
 });
 
 export const MeasurementSchema = z.looseObject({
@@ -94,5 +111,6 @@ export type EnergyWindow = z.infer<typeof EnergyWindowSchema>;
 export type TimeStats = z.infer<typeof TimeStatsSchema>;
 export type EnergyStats = z.infer<typeof EnergyStatsSchema>;
 export type Measurement = z.infer<typeof MeasurementSchema>;
+export type QualitySample = z.infer<typeof QualitySampleSchema>;
 export type Results = z.infer<typeof ResultsSchema>;
 export type AccountingBoundary = z.infer<typeof AccountingBoundarySchema>;

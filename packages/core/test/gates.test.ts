@@ -7,6 +7,7 @@ import {
   parseServiceTarget,
   resolveGates,
 } from '../src/gates.js';
+import { relErrorText } from '../src/quality.js';
 import { measurement } from './fixtures.js';
 
 describe('quality target q*', () => {
@@ -45,6 +46,28 @@ describe('quality target q*', () => {
     expect(sparse.reasons[0]).toMatch(/default for unquantized KV/);
     const unmeasured = checkGates(measurement({ variant: 'dense', relErrorVsDense: null }), gates);
     expect(unmeasured.reasons[0]).toMatch(/not measured/);
+    // The harness's own reason, when it gave one, not a guess about --no-quality.
+    const why = measurement({ variant: 'dense', relErrorVsDense: null });
+    why.quality.note = 'plugin makes its own inputs and names no reference variant: no quality check';
+    expect(checkGates(why, gates).reasons).toEqual([`quality: not measured (${why.quality.note})`]);
+  });
+
+  it('prints an error of a part of the output as such', () => {
+    const sample = {
+      batchIndex: 7,
+      unit: 'kv group',
+      units: 8,
+      firstUnit: 7,
+      unitCount: 1,
+      rows: 1,
+      firstRow: 0,
+      rowCount: 1,
+      outputShare: 1 / 64,
+    };
+    expect(relErrorText(3.14e-3, sample, '—')).toBe('3.1e-3 (part: 1/64)');
+    expect(relErrorText(3.14e-3, { ...sample, outputShare: 0.3 }, '—')).toBe('3.1e-3 (part: 30%)');
+    expect(relErrorText(3.14e-3, undefined, '—')).toBe('3.1e-3');
+    expect(relErrorText(null, sample, 'not measured')).toBe('not measured');
   });
 
   it('applies a user limit to every variant, or no quality gate at all', () => {

@@ -81,6 +81,8 @@ export interface NativeMeasurePlan extends NativeKernelRequest {
   profile?: 'uniform' | 'peaked';
   seed?: number;
   quality?: boolean;
+  /** FLOPs one fp64 reference may cost (default 4e9); above it the references check a part of the output. */
+  maxReferenceFlops?: number;
   powerModel?: NativePowerModel;
   timing?: NativeTiming;
 }
@@ -109,6 +111,21 @@ export interface NativeWindow {
   clockEvents?: string[];
 }
 
+/** The part of the output the fp64 references checked (packages/kernels/include/etok/kernels/sample.h): one
+ *  batch element, units [firstUnit, firstUnit + unitCount) of `units` (kv groups, or mla heads), rows
+ *  [firstRow, firstRow + rowCount) of `rows`. */
+export interface NativeQualitySample {
+  batchIndex: number;
+  unit: 'kv group' | 'head' | 'all heads';
+  units: number;
+  firstUnit: number;
+  unitCount: number;
+  rows: number;
+  firstRow: number;
+  rowCount: number;
+  outputShare: number;
+}
+
 export interface NativeMeasureResult {
   meter: NativeMeterDescription;
   idleW: number;
@@ -119,6 +136,8 @@ export interface NativeMeasureResult {
   relErrorVsDense: number | null;
   relErrorVsExact: number | null;
   qualityNote: string;
+  /** Set when the errors are of a part of the output (the whole was above the fp64 reference budget). */
+  qualitySample?: NativeQualitySample;
   stopReason: string;
   windowTargetS: number;
   cancelled: boolean;

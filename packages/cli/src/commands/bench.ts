@@ -20,6 +20,7 @@ import {
   PROFILES,
   planBench,
   type Results,
+  relErrorText,
   SUITES,
 } from '@etok/core';
 import {
@@ -464,7 +465,7 @@ export function measurementRows(
         : '—',
       si(e.joulesPerToken, 'J'),
       si(e.avgPowerW, 'W'),
-      m.quality.relErrorVsDense === null ? '—' : m.quality.relErrorVsDense.toExponential(1),
+      relErrorText(m.quality.relErrorVsDense, m.quality.sample, '—'),
       validity.length === 0 ? 'yes' : `no: ${validity.join(', ')}`,
     ];
   });

@@ -2,6 +2,7 @@
 // An invalid measurement's energy never appears as a usable number: its cell says INVALID and why first.
 
 import type { PhiSet } from '../phi.js';
+import { relErrorText } from '../quality.js';
 import { formatQuantity, type Unit } from '../units.js';
 import type { EnergySource, MeasurementRow, RunDisclosure } from './model.js';
 
@@ -48,7 +49,7 @@ export function gateCell(r: MeasurementRow): string {
 }
 
 export function relErrCell(r: MeasurementRow): string {
-  return r.relErrorVsDense === null ? 'not measured' : r.relErrorVsDense.toExponential(1);
+  return relErrorText(r.relErrorVsDense, r.qualitySample, 'not measured');
 }
 
 export function phiCell(s: PhiSet): string {

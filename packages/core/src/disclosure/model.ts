@@ -10,7 +10,7 @@ import { EtokError } from '../errors.js';
 import { checkGates, type Gates, type GateVerdict, resolveGates } from '../gates.js';
 import { buildPhiReports, type PhiReport } from '../phi.js';
 import { productionFunction, type TpfResult } from '../production-function.js';
-import type { AccountingBoundary, Measurement, Results } from '../schemas.js';
+import type { AccountingBoundary, Measurement, QualitySample, Results } from '../schemas.js';
 import {
   flopsPerSecond,
   flopsPerToken,
@@ -92,6 +92,8 @@ export interface MeasurementRow {
   achievedBytesPerS: number;
   arithmeticIntensity: number;
   relErrorVsDense: number | null;
+  /** Set when relErrorVsDense is of a part of the output (the references' budget). */
+  qualitySample?: QualitySample;
   windows: number;
   trials: number | null;
   stopReason: string | null;
@@ -236,6 +238,7 @@ function rowOf(m: Measurement, gates: Gates): MeasurementRow {
     achievedBytesPerS: m.bytes / m.time.medianS,
     arithmeticIntensity: m.flops / m.bytes,
     relErrorVsDense: m.quality.relErrorVsDense,
+    ...(m.quality.sample ? { qualitySample: m.quality.sample } : {}),
     windows: m.energy.windows.length,
     trials: num(prov.trials),
     stopReason: str(prov.stopReason),

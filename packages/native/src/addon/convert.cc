@@ -73,6 +73,7 @@ harness::MeasurePlan toPlan(const Napi::Object& o) {
   plan.seed = static_cast<uint64_t>(intField(o, "seed", 1));
   plan.threads = static_cast<int>(intField(o, "threads", 0));
   if (o.Has("quality")) plan.quality = o.Get("quality").ToBoolean();
+  plan.maxReferenceFlops = numberField(o, "maxReferenceFlops", plan.maxReferenceFlops);
   if (o.Has("powerModel") && o.Get("powerModel").IsObject()) {
     const Napi::Object m = o.Get("powerModel").As<Napi::Object>();
     plan.hasPowerModel = true;
@@ -163,6 +164,20 @@ Napi::Object fromResult(Napi::Env env, const harness::MeasureResult& r) {
   o.Set("relErrorVsDense", r.relErrorVsDense >= 0 ? Napi::Value(Napi::Number::New(env, r.relErrorVsDense)) : env.Null());
   o.Set("relErrorVsExact", r.relErrorVsExact >= 0 ? Napi::Value(Napi::Number::New(env, r.relErrorVsExact)) : env.Null());
   o.Set("qualityNote", r.qualityNote);
+  if (r.qualitySample) {
+    const kernels::ProblemSample& q = *r.qualitySample;
+    Napi::Object part = Napi::Object::New(env);
+    part.Set("batchIndex", static_cast<double>(q.batchIndex));
+    part.Set("unit", q.unit);
+    part.Set("units", static_cast<double>(q.units));
+    part.Set("firstUnit", static_cast<double>(q.firstUnit));
+    part.Set("unitCount", static_cast<double>(q.unitCount));
+    part.Set("rows", static_cast<double>(q.rows));
+    part.Set("firstRow", static_cast<double>(q.firstRow));
+    part.Set("rowCount", static_cast<double>(q.rowCount));
+    part.Set("outputShare", q.outputShare);
+    o.Set("qualitySample", part);
+  }
   if (!r.kernelPath.empty()) o.Set("kernelPath", r.kernelPath);
   if (!r.crossCheckSource.empty()) o.Set("crossCheckSource", r.crossCheckSource);
   if (!r.timeline.empty()) {

@@ -1,5 +1,5 @@
 // The measurement harness. For a group of plans on one device and meter:
-//   quality (fp64 references, when affordable) → idle baseline → per plan: warm-up, cold samples, hot samples →
+//   quality (fp64 references, of the whole output or of an affordable part) → idle baseline → per plan: warm-up, cold samples, hot samples →
 //   energy windows interleaved across plans in a fresh random order each round, until every plan's J/call
 //   interval is tight or the budget ends.
 // Rules borrowed and why: nvbench's noise-driven stop (0.5% after a minimum time, capped), Zeus's warm-up and
@@ -36,12 +36,6 @@ double relativeHalfWidth(const std::vector<double>& xs) {
   for (double x : xs) s += (x - m) * (x - m);
   const double se = std::sqrt(s / static_cast<double>(xs.size() - 1) / static_cast<double>(xs.size()));
   return m != 0 ? 1.96 * se / std::fabs(m) : INFINITY;
-}
-
-double referenceFlops(const kernels::Problem& p) {
-  const auto& s = p.shape;
-  const double dim = p.variant.mla ? 2.0 * s.rank + s.ropeDim : 2.0 * s.headDim;
-  return 2.0 * dim * static_cast<double>(s.batch * s.heads * kernels::queryRows(p) * s.kvLen);
 }
 
 /** Evicts the CPU caches by streaming through a buffer larger than any last-level cache (cold samples). */
@@ -82,20 +76,27 @@ bool takesInputs(const MeasurePlan& plan) {
   return plan.pluginPath.empty() || !plugins::Plugin::load(plan.pluginPath)->info().referenceVariant.empty();
 }
 
+/** Quality against the fp64 references: of the whole output when the references fit the budget, else of the
+    largest part that does (kernels/sample.h), which the note names. */
 void checkQuality(Subject& s, const kernels::HostTensors& inputs) {
   const MeasurePlan& plan = *s.plan;
   if (!plan.quality) return;
-  if (referenceFlops(plan.problem) > plan.maxReferenceFlops) {
-    s.result.qualityNote = "fp64 reference skipped: problem above the reference budget";
-    return;
-  }
   s.kernel->poisonOutput();  // a kernel that writes nothing must not pass on stale or zeroed memory
   s.kernel->run();
   s.kernel->synchronize();
-  const auto out = s.kernel->output();
+  const kernels::ProblemSample sample = kernels::chooseSample(plan.problem, plan.maxReferenceFlops);
   try {
-    s.result.relErrorVsExact = kernels::relativeL2(out, kernels::referenceExact(plan.problem, inputs));
-    s.result.relErrorVsDense = kernels::relativeL2(out, kernels::referenceDense(plan.problem, inputs));
+    const kernels::Problem part = kernels::sampleProblem(plan.problem, sample);
+    const kernels::HostTensors partInputs = kernels::sampleInputs(plan.problem, inputs, sample);
+    const auto out = kernels::sampleOutput(plan.problem, s.kernel->output(), sample);
+    s.result.relErrorVsExact = kernels::relativeL2(out, kernels::referenceExact(part, partInputs));
+    s.result.relErrorVsDense = kernels::relativeL2(out, kernels::referenceDense(part, partInputs));
+    if (!sample.whole) {
+      s.result.qualitySample = sample;
+      s.result.qualityNote = "fp64 references on a part (the whole is above the " +
+                             std::to_string(static_cast<int64_t>(plan.maxReferenceFlops / 1e6)) +
+                             " MFLOP reference budget): " + kernels::describeSample(plan.problem, sample);
+    }
   } catch (const kernels::BadShape& e) {
     s.result.qualityNote = e.what();
   }

@@ -7,10 +7,12 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "etok/kernels/problem.h"
+#include "etok/kernels/sample.h"
 #include "meters/meter.h"
 
 namespace etok::harness {
@@ -27,7 +29,7 @@ struct MeasurePlan {
   uint64_t seed = 1;
   int threads = 0;                 // CPU threads; 0 = all
   bool quality = true;             // compare against fp64 references when affordable
-  double maxReferenceFlops = 4e9;  // skip the fp64 references above this many FLOPs (reported as null)
+  double maxReferenceFlops = 4e9;  // above this, the fp64 references check a part of the output (sample.h)
 
   double warmupS = 0.1;
   // Timing stops when the relative standard error of the mean is under noiseTarget after minTimeS, or at maxTimeS.
@@ -68,6 +70,7 @@ struct MeasureResult {
   double relErrorVsDense = -1;      // < 0: not computed
   double relErrorVsExact = -1;
   std::string qualityNote;
+  std::optional<kernels::ProblemSample> qualitySample;  // set when the errors are of a part of the output
   std::string kernelPath;           // the backend's own description of what ran (kernel, grid, splits)
   std::string crossCheckSource;     // "instant-power" when windows carry sampledJ
   std::vector<std::pair<int64_t, double>> timeline;  // (tNs, W) over the group's energy phase (first result only)

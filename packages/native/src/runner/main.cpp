@@ -100,7 +100,8 @@ int main(int argc, char** argv) {
                 << ",\"calls\":" << w.calls << "}";
     }
     std::cout << "],\"relErrorVsDense\":" << r.relErrorVsDense << ",\"relErrorVsExact\":" << r.relErrorVsExact
-              << ",\"stopReason\":" << jsonString(r.stopReason) << "}\n";
+              << ",\"qualityNote\":" << jsonString(r.qualityNote) << ",\"stopReason\":" << jsonString(r.stopReason)
+              << "}\n";
     return 0;
   } catch (const kernels::BadShape& e) {
     return usage(e.what());
