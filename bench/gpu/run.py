@@ -352,6 +352,10 @@ def plan(max_ctx):
     while ctx <= min(max_ctx, 32768):  # bandwidth curve: 64 kv-head-sequences in flight
         cases.append(("decode-curve", "dense", "decode", "bf16", dict(dense, kvLen=ctx), {}, True))
         ctx *= 2
+    # The experimental token-split decode (decode_warp.cuh, ETOK_CUDA_PATH=warp) on the same shapes.
+    for ctx in (2048, 8192, 16384, 32768):
+        if ctx <= max_ctx:
+            cases.append(("decode-curve-warp", "dense", "decode", "bf16", dict(dense, kvLen=ctx), {"path": "warp"}, False))
     # Split count at 8K (the heuristic's choice is the "auto" row of the curve above): is decode short of blocks?
     for n in (2, 4, 8, 16, 32):
         cases.append(("decode-8k-splits", "dense", "decode", "bf16", dict(dense, kvLen=8192), {"splits": n}, False))

@@ -6,7 +6,8 @@
 //
 // Paths: `mma` (tensor cores, bf16/f16, dense head dim 64/128 and mla 512+64) and `simt` (every problem, the only
 // one at f32). ETOK_CUDA_PATH=simt|mma forces one (validation runs both), ETOK_CUDA_SPLITS=N forces the split
-// count of decode (validation forces > 1 to exercise the combine step on small shapes).
+// count of decode (validation forces > 1 to exercise the combine step on small shapes). ETOK_CUDA_PATH=warp runs
+// the experimental token-split decode (decode_warp.cuh), which nothing selects by itself until it is validated.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -337,9 +338,38 @@ class CudaAttention final : public PreparedAttention {
     return act_ == StoreFormat::BF16 ? mmaKernelBf16(kv_, shape) : mmaKernelF16(kv_, shape);
   }
 
+  /** The token-split decode (decode_warp.cuh): dense/GQA decode, K/V at the activation type, bf16/f16, d 64/128. */
+  KernelRef warpChoice() const {
+    const Shape& s = p_.shape;
+    if (p_.phase != Phase::Decode || p_.variant.mla || p_.variant.sparse || kv_ != act_) return {};
+    if (act_ == StoreFormat::BF16) return warpDecodeBf16(static_cast<int>(s.headDim));
+    if (act_ == StoreFormat::F16) return warpDecodeF16(static_cast<int>(s.headDim));
+    return {};
+  }
+
   void choosePath() {
     AttnArgs& a = args_;
     const std::string forced = envString("ETOK_CUDA_PATH");
+    if (forced == "warp") {  // experimental until validated on a GPU: only when asked for by name
+      const KernelRef warp = warpChoice();
+      if (!warp.fn)
+        throw BadShape("variant", "ETOK_CUDA_PATH=warp needs dense/GQA decode with bf16/f16 K/V (not quantized, "
+                                  "not sparse, not mla) and headDim 64 or 128");
+      attention_ = warp;
+      attentionShared_ = warp.sharedBytes;
+      grid_ = dim3(static_cast<unsigned>((a.groupHeads + 15) / 16), static_cast<unsigned>(a.batch * a.groups), 1);
+      const int64_t blocks = static_cast<int64_t>(grid_.x) * grid_.y;
+      allowShared(attention_, attentionShared_, sharedOptIn_, "headDim");
+      // Each warp keeps ≥ 2 chunks: a split of ≥ 2 rounds of the 4 warps.
+      a.splits = splitsFor(blocks, p_.shape.kvLen, 2 * warp.tokensPerTile, residentBlocks(attention_, attentionShared_));
+      grid_.z = static_cast<unsigned>(a.splits);
+      if (grid_.y > 65535u) throw BadShape("batch", "the CUDA launch grid is too large (batch × kv groups must be ≤ 65535)");
+      std::ostringstream d;
+      d << "cuda " << warp.name << ", grid " << grid_.x << "x" << grid_.y << "x" << grid_.z << ", " << a.splits
+        << " KV split(s)" << (a.splits > 1 ? " + combine" : "");
+      description_ = d.str();
+      return;
+    }
     KernelRef mma = mmaChoice();
     if (forced == "mma" && !mma.fn)
       throw BadShape("variant", "ETOK_CUDA_PATH=mma but the tensor-core kernel has no instance for this problem "

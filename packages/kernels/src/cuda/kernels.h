@@ -36,5 +36,9 @@ KernelRef combineKernel(StoreFormat act);
 KernelRef selectKernel(StoreFormat act);
 KernelRef mmaKernelBf16(StoreFormat kv, MmaShape shape);
 KernelRef mmaKernelF16(StoreFormat kv, MmaShape shape);
+/** The token-split tensor-core decode (decode_warp.cuh): dense/GQA, K/V at the activation type, head dim 64 or 128;
+ *  an empty ref for other head dims. Experimental: only ETOK_CUDA_PATH=warp selects it. */
+KernelRef warpDecodeBf16(int headDim);
+KernelRef warpDecodeF16(int headDim);
 
 }  // namespace etok::kernels::cuda

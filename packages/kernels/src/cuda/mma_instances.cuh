@@ -3,6 +3,7 @@
 #pragma once
 
 #include "kernels.h"
+#include "decode_warp.cuh"
 #include "prefill_mma.cuh"
 
 namespace etok::kernels::cuda {
@@ -39,6 +40,29 @@ KernelRef mmaFor(StoreFormat kv, MmaShape shape) {
     case StoreFormat::Fp8: return mmaForShape<A, StoreFormat::Fp8>(shape);
     default: return mmaForShape<A, A>(shape);
   }
+}
+
+/** The token-split decode (decode_warp.cuh) for K/V stored at the activation type; 3 chunks a warp in its ring. */
+template <StoreFormat A, int D>
+KernelRef warpRef(const char* name) {
+  constexpr int kStages = 3;
+  KernelRef k;
+  k.fn = reinterpret_cast<const void*>(&warpDecode<A, D, kStages>);
+  k.threads = kWarpDecodeWarps * 32;
+  k.sharedBytes = warpDecodeSharedBytes<D, kStages, typename Act<A>::T>();
+  k.rowsPerBlock = 16;
+  k.tokensPerTile = kWarpDecodeWarps * kWarpDecodeChunk;  // one chunk for each warp
+  k.name = name;
+  return k;
+}
+
+template <StoreFormat A>
+KernelRef warpDecodeFor(int headDim) {
+  switch (headDim) {
+    case 64: return warpRef<A, 64>("mma-warp<d64, 16 rows, 4 warps x 16-token chunks, 3 stages>");
+    case 128: return warpRef<A, 128>("mma-warp<d128, 16 rows, 4 warps x 16-token chunks, 3 stages>");
+  }
+  return {};
 }
 
 }  // namespace etok::kernels::cuda

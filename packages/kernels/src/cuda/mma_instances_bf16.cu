@@ -3,4 +3,5 @@
 
 namespace etok::kernels::cuda {
 KernelRef mmaKernelBf16(StoreFormat kv, MmaShape shape) { return mmaFor<StoreFormat::BF16>(kv, shape); }
+KernelRef warpDecodeBf16(int headDim) { return warpDecodeFor<StoreFormat::BF16>(headDim); }
 }  // namespace etok::kernels::cuda

@@ -216,6 +216,128 @@ def run_kernel(a, DK, DV, RT, DS, NTOK, MLA):
     return out
 
 
+def run_warp_decode(a, D, W=4, C=16):
+    """Emulates warpDecode (src/cuda/decode_warp.cuh): 4 warps per block, warp w takes chunks c0 + w, c0 + w + W, …
+    of 16 tokens, each with its own online softmax over all D dims; the warps' states merge at the end. Then combine.
+    The cp.async ring only moves data: chunk i sits in slot i % STAGES and is read directly here."""
+    G, groups = a["groupHeads"], a["groups"]
+    P = G  # decode: one row per head of the group
+    KS, VN = D // 16, D // 8
+    out = np.full((a["batch"], a["heads"], 1, D), np.nan)
+    partO = np.full((a["batch"] * a["heads"] * a["splits"], D), np.nan)
+    partML = np.full((a["batch"] * a["heads"] * a["splits"], 2), np.nan)
+    nChunks = (a["kvLen"] + C - 1) // C
+    per = (nChunks + a["splits"] - 1) // a["splits"]
+
+    def packed(b, g, pr):
+        valid = pr < P
+        head = g * G + (pr if valid else 0)
+        return dict(valid=valid, head=head, visible=a["kvLen"] if valid else 0)
+
+    for bx in range((G + 15) // 16):
+        pr0 = bx * 16
+        for bg in range(a["batch"] * groups):
+            b, g = bg // groups, bg % groups
+            for z in range(a["splits"]):
+                c0, c1 = z * per, min(nChunks, z * per + per)
+                rowsA = [packed(b, g, pr0 + (l >> 2)) for l in range(32)]
+                rowsB = [packed(b, g, pr0 + (l >> 2) + 8) for l in range(32)]
+                qf = []
+                for ks in range(KS):
+                    regs = [np.zeros((32, 2)) for _ in range(4)]
+                    for l in range(32):
+                        k0 = ks * 16 + 2 * (l & 3)
+                        for ri, (row, kk) in enumerate(((rowsA[l], k0), (rowsB[l], k0), (rowsA[l], k0 + 8), (rowsB[l], k0 + 8))):
+                            if row["valid"]:
+                                regs[ri][l] = a["q"][b, row["head"], 0, kk:kk + 2]
+                    qf.append(regs)
+                states = []
+                for w in range(W):
+                    mine = (c1 - c0 - w + W - 1) // W if c1 > c0 + w else 0
+                    o = np.zeros((VN, 32, 4))
+                    mA, mB, lA, lB = np.full(32, -np.inf), np.full(32, -np.inf), np.zeros(32), np.zeros(32)
+                    for i in range(mine):
+                        t0 = (c0 + w + i * W) * C
+                        Kc = np.zeros((C, D + 8)); Vc = np.zeros((C, D + 8))
+                        for tok in range(C):
+                            if t0 + tok < a["kvLen"]:
+                                Kc[tok, :D] = a["k"][bg, t0 + tok]; Vc[tok, :D] = a["v"][bg, t0 + tok]
+                        s = np.zeros((2, 32, 4))
+                        for j in range(2):
+                            for ks in range(KS):
+                                b0 = np.zeros((32, 2)); b1 = np.zeros((32, 2))
+                                for l in range(32):
+                                    kc = 2 * (l & 3) + ks * 16
+                                    b0[l] = Kc[j * 8 + (l >> 2), kc:kc + 2]
+                                    b1[l] = Kc[j * 8 + (l >> 2), kc + 8:kc + 10]
+                                mma16816(s[j], qf[ks], b0, b1)
+                        for j in range(2):
+                            for l in range(32):
+                                t = t0 + j * 8 + 2 * (l & 3)
+                                for e in range(4):
+                                    row = rowsA[l] if e < 2 else rowsB[l]
+                                    s[j, l, e] = s[j, l, e] * a["scaleLog2"] if t + (e & 1) < row["visible"] else -np.inf
+                        mxA = s[:, :, 0:2].max(axis=(0, 2)); mxB = s[:, :, 2:4].max(axis=(0, 2))
+                        mxA = np.array([mxA[(l & ~3):(l & ~3) + 4].max() for l in range(32)])
+                        mxB = np.array([mxB[(l & ~3):(l & ~3) + 4].max() for l in range(32)])
+                        mNA, mNB = np.maximum(mA, mxA), np.maximum(mB, mxB)
+                        with np.errstate(invalid="ignore"):
+                            cA = np.where(mNA == -np.inf, 1.0, np.exp2(mA - mNA))
+                            cB = np.where(mNB == -np.inf, 1.0, np.exp2(mB - mNB))
+                        subA, subB = np.where(mNA == -np.inf, 0, mNA), np.where(mNB == -np.inf, 0, mNB)
+                        mA, mB = mNA, mNB
+                        s[:, :, 0:2] = np.exp2(s[:, :, 0:2] - subA[None, :, None])
+                        s[:, :, 2:4] = np.exp2(s[:, :, 2:4] - subB[None, :, None])
+                        lA = lA * cA + s[:, :, 0:2].sum(axis=(0, 2))
+                        lB = lB * cB + s[:, :, 2:4].sum(axis=(0, 2))
+                        pa = [s[0, :, 0:2], s[0, :, 2:4], s[1, :, 0:2], s[1, :, 2:4]]
+                        for j in range(VN):
+                            o[j, :, 0:2] *= cA[:, None]; o[j, :, 2:4] *= cB[:, None]
+                            b0, b1 = ldmatrix_x2_trans(Vc, [l & 15 for l in range(32)], j * 8)
+                            mma16816(o[j], pa, b0, b1)
+                    lA = np.array([lA[(l & ~3):(l & ~3) + 4].sum() for l in range(32)])
+                    lB = np.array([lB[(l & ~3):(l & ~3) + 4].sum() for l in range(32)])
+                    # shared memory of the merge: [16][D] accumulators and [16][m, l] of this warp
+                    mo = np.zeros((16, D)); ml = np.zeros((16, 2))
+                    for j in range(VN):
+                        for l in range(32):
+                            gid, tig = l >> 2, l & 3
+                            d = j * 8 + 2 * tig
+                            mo[gid, d:d + 2] = o[j, l, 0:2]; mo[gid + 8, d:d + 2] = o[j, l, 2:4]
+                    for l in range(0, 32, 4):
+                        gid = l >> 2
+                        ml[gid] = (mA[l], lA[l]); ml[gid + 8] = (mB[l], lB[l])
+                    states.append((mo, ml))
+                for idx in range(16 * (D // 2)):
+                    r, d = idx // (D // 2), (idx % (D // 2)) * 2
+                    row = packed(b, g, pr0 + r)
+                    if not row["valid"]:
+                        continue
+                    M = max(ml[r, 0] for _, ml in states)
+                    L = x = y = 0.0
+                    for mo, ml in states:
+                        if ml[r, 0] == -np.inf:
+                            continue
+                        c = np.exp2(ml[r, 0] - M)
+                        L += c * ml[r, 1]; x += c * mo[r, d]; y += c * mo[r, d + 1]
+                    qRow = b * a["heads"] + row["head"]
+                    if a["splits"] == 1:
+                        out[b, row["head"], 0, d:d + 2] = (x / L, y / L)
+                    else:
+                        partO[qRow * a["splits"] + z, d:d + 2] = (x, y)
+                        if d == 0:
+                            partML[qRow * a["splits"] + z] = (M, L)
+    if a["splits"] > 1:
+        for qRow in range(a["batch"] * a["heads"]):
+            ml = partML[qRow * a["splits"]:(qRow + 1) * a["splits"]]
+            mm = ml[:, 0].max()
+            w = np.where(ml[:, 1] > 0, np.exp2(ml[:, 0] - mm), 0.0)
+            o = (np.nan_to_num(partO[qRow * a["splits"]:(qRow + 1) * a["splits"]]) * w[:, None]).sum(axis=0) / (ml[:, 1] * w).sum()
+            b, h = divmod(qRow, a["heads"])
+            out[b, h, 0] = o
+    return out
+
+
 def reference(a, DV):
     out = np.zeros((a["batch"], a["heads"], a["rows"], DV))
     for b in range(a["batch"]):
@@ -286,6 +408,19 @@ def main():
         a["sel"] = [[(j == 0) or (rng.random() < 0.5) for j in range(3)] for _ in range(batch * qLen)]
         report(f"mla 512+64 prefill={prefill!s:<5} sparse={sparse!s:<5} splits={splits} warps 4x4 tile 16",
                run_kernel(a, 576, 512, 4, 4, 16, True), reference(a, 512))
+    # The token-split decode (decode_warp.cuh): GQA 3 (one row tile, 13 rows idle), 32 heads a group (two row
+    # tiles), a context whose last warp has no chunk, one token (splits with no token at all), splits 1-3.
+    for batch, heads, groups, D, kvLen, splits in ((2, 6, 2, 64, 83, 1), (2, 6, 2, 64, 83, 3), (1, 32, 1, 64, 37, 2),
+                                                   (1, 4, 4, 128, 1, 3), (1, 8, 1, 128, 150, 1)):
+        a = dict(batch=batch, heads=heads, groups=groups, groupHeads=heads // groups, rows=1, qLen=1, kvLen=kvLen,
+                 prefill=False, sparse=False, splits=splits, mla=False, bs=16)
+        a["q"] = rng.standard_normal((batch, heads, 1, D))
+        a["k"] = rng.standard_normal((batch * groups, kvLen, D))
+        a["v"] = rng.standard_normal((batch * groups, kvLen, D))
+        a["scale"] = 1 / np.sqrt(D)
+        a["scaleLog2"] = a["scale"] * LOG2E
+        report(f"warp decode heads {heads}/{groups} d{D} kvLen {kvLen} splits {splits}", run_warp_decode(a, D),
+               reference(a, D))
     return 1 if failures else 0
 
 

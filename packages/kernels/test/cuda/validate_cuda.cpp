@@ -2,7 +2,8 @@
 // references (packages/kernels/src/reference), on fresh random inputs with the output poisoned (NaN) before each
 // run, so an element no kernel wrote fails. Exit 0 all pass, 1 any failure, 77 skipped (no CUDA device: the
 // reason is printed). `--json` prints one JSON object per case on stdout; `--quick` runs one seed and one split
-// setting per case.
+// setting per case. After the matrix, the experimental token-split decode (ETOK_CUDA_PATH=warp) runs on shapes of
+// its own (GQA 4 and 8, 32 heads a group, one token, 3000 tokens; head dims 64 and 128).
 //
 // Numerics: pass when ‖out − exact‖ / ‖exact‖ ≤ tolerance of the dtype (f32 2e-5 · f16 8e-3 · bf16 2.5e-2; the
 // tensor-core path also rounds the dequantized KV tile and P to the activation type) and every element is finite.
@@ -68,6 +69,55 @@ std::string jsonEscape(const std::string& s) {
   return o;
 }
 
+/** Runs one case on a fresh seed with the output poisoned; prints its line; returns whether it passed. */
+bool runCase(const Case& c, std::mt19937_64& rng, bool json) {
+  setenv("ETOK_CUDA_PATH", c.path.c_str(), 1);
+  if (c.splits) setenv("ETOK_CUDA_SPLITS", std::to_string(c.splits).c_str(), 1);
+  else unsetenv("ETOK_CUDA_SPLITS");
+  const uint64_t seed = rng();
+  const char* profile = (seed & 1) ? "peaked" : "uniform";
+  std::string error, description;
+  double relExact = NAN, relDense = NAN;
+  int64_t nonFinite = 0;
+  bool pass = false;
+  try {
+    const HostTensors inputs = syntheticInputs(c.problem, profile, seed);
+    auto k = prepareCuda(c.problem, inputs, 0);
+    description = k->describe();
+    k->poisonOutput();
+    k->run();
+    k->synchronize();
+    const std::vector<float> out = k->output();
+    for (float x : out) nonFinite += !std::isfinite(x);
+    relExact = relativeL2(out, referenceExact(c.problem, inputs));
+    relDense = relativeL2(out, referenceDense(c.problem, inputs));
+    pass = nonFinite == 0 && relExact <= tolerance(c.problem.dtype);
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  const Shape& sh = c.problem.shape;
+  if (json) {
+    std::printf(
+        "{\"variant\":\"%s\",\"phase\":\"%s\",\"dtype\":\"%s\",\"path\":\"%s\",\"splits\":%d,\"profile\":\"%s\","
+        "\"seed\":%llu,\"batch\":%lld,\"heads\":%lld,\"kvHeads\":%lld,\"headDim\":%lld,\"kvLen\":%lld,\"qLen\":%lld,"
+        "\"blockSize\":%lld,\"topK\":%lld,\"window\":%lld,\"pass\":%s,\"relErrorVsExact\":%.3e,"
+        "\"relErrorVsDense\":%.3e,\"tolerance\":%.1e,\"nonFinite\":%lld,\"kernel\":\"%s\",\"error\":\"%s\"}\n",
+        c.variant.c_str(), c.phase.c_str(), c.dtype.c_str(), c.path.c_str(), c.splits, profile,
+        static_cast<unsigned long long>(seed), static_cast<long long>(sh.batch), static_cast<long long>(sh.heads),
+        static_cast<long long>(sh.kvHeads), static_cast<long long>(sh.headDim), static_cast<long long>(sh.kvLen),
+        static_cast<long long>(sh.qLen), static_cast<long long>(c.problem.params.blockSize),
+        static_cast<long long>(c.problem.params.topK), static_cast<long long>(c.problem.params.window),
+        pass ? "true" : "false", relExact, relDense, tolerance(c.problem.dtype), static_cast<long long>(nonFinite),
+        jsonEscape(description).c_str(), jsonEscape(error).c_str());
+  } else {
+    std::printf("%-4s %-20s %-7s %-4s %-4s splits=%d exact=%.2e dense=%.2e nonfinite=%lld %s%s\n", pass ? "ok" : "FAIL",
+                c.variant.c_str(), c.phase.c_str(), c.dtype.c_str(), c.path.c_str(), c.splits, relExact, relDense,
+                static_cast<long long>(nonFinite), description.c_str(), error.empty() ? "" : (" " + error).c_str());
+  }
+  std::fflush(stdout);
+  return pass;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -95,6 +145,10 @@ int main(int argc, char** argv) {
   std::random_device entropy;
   std::mt19937_64 rng((static_cast<uint64_t>(entropy()) << 32) ^ entropy());
   int failures = 0, cases = 0;
+  auto count = [&](bool pass) {
+    cases++;
+    failures += !pass;
+  };
   for (const char* variant : variants)
     for (const char* phase : phases)
       for (const char* dtype : dtypes)
@@ -102,53 +156,24 @@ int main(int argc, char** argv) {
           if (!std::strcmp(path, "simt") && !std::strcmp(dtype, "f32")) continue;  // f32 is SIMT already
           for (int splits : {0, 3}) {
             if (splits && (quick || !std::strcmp(phase, "prefill"))) continue;
-            Case c{variant, phase, dtype, path, splits, {}};
-            c.problem = makeProblem(variant, phase, dtype, rng);
-            setenv("ETOK_CUDA_PATH", path, 1);
-            if (splits) setenv("ETOK_CUDA_SPLITS", std::to_string(splits).c_str(), 1);
-            else unsetenv("ETOK_CUDA_SPLITS");
-            const uint64_t seed = rng();
-            const char* profile = (seed & 1) ? "peaked" : "uniform";
-            std::string error, description;
-            double relExact = NAN, relDense = NAN;
-            int64_t nonFinite = 0;
-            bool pass = false;
-            try {
-              const HostTensors inputs = syntheticInputs(c.problem, profile, seed);
-              auto k = prepareCuda(c.problem, inputs, 0);
-              description = k->describe();
-              k->poisonOutput();
-              k->run();
-              k->synchronize();
-              const std::vector<float> out = k->output();
-              for (float x : out) nonFinite += !std::isfinite(x);
-              relExact = relativeL2(out, referenceExact(c.problem, inputs));
-              relDense = relativeL2(out, referenceDense(c.problem, inputs));
-              pass = nonFinite == 0 && relExact <= tolerance(c.problem.dtype);
-            } catch (const std::exception& e) {
-              error = e.what();
-            }
-            cases++;
-            failures += !pass;
-            if (json) {
-              std::printf(
-                  "{\"variant\":\"%s\",\"phase\":\"%s\",\"dtype\":\"%s\",\"path\":\"%s\",\"splits\":%d,\"profile\":\"%s\","
-                  "\"seed\":%llu,\"kvLen\":%lld,\"qLen\":%lld,\"blockSize\":%lld,\"topK\":%lld,\"window\":%lld,\"pass\":%s,\"relErrorVsExact\":%.3e,"
-                  "\"relErrorVsDense\":%.3e,\"tolerance\":%.1e,\"nonFinite\":%lld,\"kernel\":\"%s\",\"error\":\"%s\"}\n",
-                  variant, phase, dtype, path, splits, profile, static_cast<unsigned long long>(seed),
-                  static_cast<long long>(c.problem.shape.kvLen), static_cast<long long>(c.problem.shape.qLen),
-                  static_cast<long long>(c.problem.params.blockSize), static_cast<long long>(c.problem.params.topK),
-                  static_cast<long long>(c.problem.params.window),
-                  pass ? "true" : "false", relExact, relDense, tolerance(c.problem.dtype),
-                  static_cast<long long>(nonFinite), jsonEscape(description).c_str(), jsonEscape(error).c_str());
-            } else {
-              std::printf("%-4s %-20s %-7s %-4s %-4s splits=%d exact=%.2e dense=%.2e nonfinite=%lld %s%s\n",
-                          pass ? "ok" : "FAIL", variant, phase, dtype, path, splits, relExact, relDense,
-                          static_cast<long long>(nonFinite), description.c_str(), error.empty() ? "" : (" " + error).c_str());
-            }
-            std::fflush(stdout);
+            Case c{variant, phase, dtype, path, splits, makeProblem(variant, phase, dtype, rng)};
+            count(runCase(c, rng, json));
           }
         }
+  // The experimental token-split decode (decode_warp.cuh, ETOK_CUDA_PATH=warp) on its own shapes: GQA 4, 32 heads
+  // a group (two row tiles), heads = kvHeads at one token (splits with no token), 64 heads over 8 groups at 3000
+  // tokens (many chunks a warp); head dims 64 and 128.
+  const Shape warpShapes[] = {{2, 8, 2, 128, 1, 0, 512, 64}, {1, 32, 1, 64, 1, 37, 512, 64},
+                              {2, 16, 16, 128, 1, 1, 512, 64}, {2, 64, 8, 128, 1, 3000, 512, 64}};
+  for (Shape shape : warpShapes)
+    for (const char* dtype : {"bf16", "f16"})
+      for (int splits : {0, 3}) {
+        if (splits && quick) continue;
+        Case c{"dense", "decode", dtype, "warp", splits, makeProblem("dense", "decode", dtype, rng)};
+        if (shape.kvLen == 0) shape.kvLen = c.problem.shape.kvLen;  // the matrix's odd 700-740
+        c.problem.shape = shape;
+        count(runCase(c, rng, json));
+      }
   std::fprintf(stderr, "etok-cuda-validate: %d of %d cases passed\n", cases - failures, cases);
   return failures ? 1 : 0;
 }
