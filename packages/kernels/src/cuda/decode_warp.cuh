@@ -107,35 +107,8 @@ __global__ void __launch_bounds__(kWarpDecodeWarps * 32, 3) warpDecode(const Att
 #pragma unroll
       for (int ks = 0; ks < KS; ks++) mma16816<T>(s[j], qf[ks], lds32(krow + ks * 16), lds32(krow + ks * 16 + 8));
     }
-    float mxA = -INFINITY, mxB = -INFINITY;
-#pragma unroll
-    for (int j = 0; j < 2; j++) {
-      const int t = t0 + j * 8 + 2 * tig;
-      s[j][0] = tokenAllowed(a, rowA, t) ? s[j][0] * a.scaleLog2 : -INFINITY;
-      s[j][1] = tokenAllowed(a, rowA, t + 1) ? s[j][1] * a.scaleLog2 : -INFINITY;
-      s[j][2] = tokenAllowed(a, rowB, t) ? s[j][2] * a.scaleLog2 : -INFINITY;
-      s[j][3] = tokenAllowed(a, rowB, t + 1) ? s[j][3] * a.scaleLog2 : -INFINITY;
-      mxA = fmaxf(mxA, fmaxf(s[j][0], s[j][1]));
-      mxB = fmaxf(mxB, fmaxf(s[j][2], s[j][3]));
-    }
-    mxA = fmaxf(mxA, __shfl_xor_sync(0xffffffffu, mxA, 1));
-    mxA = fmaxf(mxA, __shfl_xor_sync(0xffffffffu, mxA, 2));
-    mxB = fmaxf(mxB, __shfl_xor_sync(0xffffffffu, mxB, 1));
-    mxB = fmaxf(mxB, __shfl_xor_sync(0xffffffffu, mxB, 2));
-    const float mNewA = fmaxf(mA, mxA), mNewB = fmaxf(mB, mxB);
-    const float cA = mNewA == -INFINITY ? 1.f : exp2f(mA - mNewA);
-    const float cB = mNewB == -INFINITY ? 1.f : exp2f(mB - mNewB);
-    const float subA = mNewA == -INFINITY ? 0.f : mNewA, subB = mNewB == -INFINITY ? 0.f : mNewB;
-    mA = mNewA, mB = mNewB;
-    float sumA = 0.f, sumB = 0.f;
-#pragma unroll
-    for (int j = 0; j < 2; j++) {
-      s[j][0] = exp2f(s[j][0] - subA), s[j][1] = exp2f(s[j][1] - subA);
-      s[j][2] = exp2f(s[j][2] - subB), s[j][3] = exp2f(s[j][3] - subB);
-      sumA += s[j][0] + s[j][1];
-      sumB += s[j][2] + s[j][3];
-    }
-    lA = lA * cA + sumA, lB = lB * cB + sumB;
+    const float2 c = softmaxStep<2>(a, rowA, rowB, t0 + 2 * tig, s, mA, mB, lA, lB);
+    const float cA = c.x, cB = c.y;
     uint32_t pa[4];
     pa[0] = pack2<T>(s[0][0], s[0][1]);
     pa[1] = pack2<T>(s[0][2], s[0][3]);

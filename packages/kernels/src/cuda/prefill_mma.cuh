@@ -168,6 +168,45 @@ __device__ __forceinline__ void copyTileAsync(const Plane& p, int kvLen, T* tile
   }
 }
 
+/** One online-softmax step over a tile's scores, for this lane's two rows (A: gid, B: gid + 8) and its tokens
+ *  t + 8j, t + 8j + 1 (t = t0 + 2·tig): masks and scales the scores into the log2 domain, moves the running max m
+ *  and sum l, and turns s into the weights 2^(s − m). Returns the factors (A, B) that rescale the rows' output
+ *  accumulators. A row that has seen no allowed token keeps m = −inf: its weights are 0 and nothing is rescaled. */
+template <int SN>
+__device__ __forceinline__ float2 softmaxStep(const AttnArgs& a, const PackedRow& rowA, const PackedRow& rowB, int t,
+                                              float (&s)[SN][4], float& mA, float& mB, float& lA, float& lB) {
+  float mxA = -INFINITY, mxB = -INFINITY;
+#pragma unroll
+  for (int j = 0; j < SN; j++) {
+    const int tj = t + j * 8;
+    s[j][0] = tokenAllowed(a, rowA, tj) ? s[j][0] * a.scaleLog2 : -INFINITY;
+    s[j][1] = tokenAllowed(a, rowA, tj + 1) ? s[j][1] * a.scaleLog2 : -INFINITY;
+    s[j][2] = tokenAllowed(a, rowB, tj) ? s[j][2] * a.scaleLog2 : -INFINITY;
+    s[j][3] = tokenAllowed(a, rowB, tj + 1) ? s[j][3] * a.scaleLog2 : -INFINITY;
+    mxA = fmaxf(mxA, fmaxf(s[j][0], s[j][1]));
+    mxB = fmaxf(mxB, fmaxf(s[j][2], s[j][3]));
+  }
+  mxA = fmaxf(mxA, __shfl_xor_sync(0xffffffffu, mxA, 1));
+  mxA = fmaxf(mxA, __shfl_xor_sync(0xffffffffu, mxA, 2));
+  mxB = fmaxf(mxB, __shfl_xor_sync(0xffffffffu, mxB, 1));
+  mxB = fmaxf(mxB, __shfl_xor_sync(0xffffffffu, mxB, 2));
+  const float mNewA = fmaxf(mA, mxA), mNewB = fmaxf(mB, mxB);
+  const float cA = mNewA == -INFINITY ? 1.f : exp2f(mA - mNewA);
+  const float cB = mNewB == -INFINITY ? 1.f : exp2f(mB - mNewB);
+  const float subA = mNewA == -INFINITY ? 0.f : mNewA, subB = mNewB == -INFINITY ? 0.f : mNewB;
+  mA = mNewA, mB = mNewB;
+  float sumA = 0.f, sumB = 0.f;
+#pragma unroll
+  for (int j = 0; j < SN; j++) {
+    s[j][0] = exp2f(s[j][0] - subA), s[j][1] = exp2f(s[j][1] - subA);
+    s[j][2] = exp2f(s[j][2] - subB), s[j][3] = exp2f(s[j][3] - subB);
+    sumA += s[j][0] + s[j][1];
+    sumB += s[j][2] + s[j][3];
+  }
+  lA = lA * cA + sumA, lB = lB * cB + sumB;
+  return make_float2(cA, cB);
+}
+
 /** Blocks per SM the register allocation must allow: the 16-row decode instances are memory-bound and want
  *  occupancy (3 blocks: ≤ 170 registers, no spills at sm_80/sm_90a); without the bound ptxas picked 96 registers
  *  and spilled. Prefill and mla take what they need (255 at 128 threads; 128 at mla's 512). */
@@ -283,36 +322,8 @@ __global__ void __launch_bounds__(RT * DS * 32, kMinBlocks<RT>) mmaAttention(con
       }
     }
 
-    float mxA = -INFINITY, mxB = -INFINITY;
-#pragma unroll
-    for (int j = 0; j < SN; j++) {
-      const int t = t0 + j * 8 + 2 * tig;
-      s[j][0] = tokenAllowed(a, rowA, t) ? s[j][0] * a.scaleLog2 : -INFINITY;
-      s[j][1] = tokenAllowed(a, rowA, t + 1) ? s[j][1] * a.scaleLog2 : -INFINITY;
-      s[j][2] = tokenAllowed(a, rowB, t) ? s[j][2] * a.scaleLog2 : -INFINITY;
-      s[j][3] = tokenAllowed(a, rowB, t + 1) ? s[j][3] * a.scaleLog2 : -INFINITY;
-      mxA = fmaxf(mxA, fmaxf(s[j][0], s[j][1]));
-      mxB = fmaxf(mxB, fmaxf(s[j][2], s[j][3]));
-    }
-    mxA = fmaxf(mxA, __shfl_xor_sync(0xffffffffu, mxA, 1));
-    mxA = fmaxf(mxA, __shfl_xor_sync(0xffffffffu, mxA, 2));
-    mxB = fmaxf(mxB, __shfl_xor_sync(0xffffffffu, mxB, 1));
-    mxB = fmaxf(mxB, __shfl_xor_sync(0xffffffffu, mxB, 2));
-    const float mNewA = fmaxf(mA, mxA), mNewB = fmaxf(mB, mxB);
-    // A row that has seen no allowed token yet keeps m = -inf: its weights are 0 and nothing is rescaled.
-    const float cA = mNewA == -INFINITY ? 1.f : exp2f(mA - mNewA);
-    const float cB = mNewB == -INFINITY ? 1.f : exp2f(mB - mNewB);
-    const float subA = mNewA == -INFINITY ? 0.f : mNewA, subB = mNewB == -INFINITY ? 0.f : mNewB;
-    mA = mNewA, mB = mNewB;
-    float sumA = 0.f, sumB = 0.f;
-#pragma unroll
-    for (int j = 0; j < SN; j++) {
-      s[j][0] = exp2f(s[j][0] - subA), s[j][1] = exp2f(s[j][1] - subA);
-      s[j][2] = exp2f(s[j][2] - subB), s[j][3] = exp2f(s[j][3] - subB);
-      sumA += s[j][0] + s[j][1];
-      sumB += s[j][2] + s[j][3];
-    }
-    lA = lA * cA + sumA, lB = lB * cB + sumB;
+    const float2 c = softmaxStep<SN>(a, rowA, rowB, t0 + 2 * tig, s, mA, mB, lA, lB);
+    const float cA = c.x, cB = c.y;
 #pragma unroll
     for (int j = 0; j < VN; j++) o[j][0] *= cA, o[j][1] *= cA, o[j][2] *= cB, o[j][3] *= cB;
 
