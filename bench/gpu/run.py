@@ -362,6 +362,8 @@ def plan(max_ctx):
     long = dict(dense, kvLen=16384)
     for v in ("kv-int8", "kv-fp8", "kv-int4", "sparse", "sparse+kv-int8"):
         cases.append(("decode-16k", v, "decode", "bf16", long, {}, False))
+    for v in ("kv-int8", "kv-fp8", "kv-int4"):  # the experimental token-split decode on quantized caches
+        cases.append(("decode-16k-warp", v, "decode", "bf16", long, {"path": "warp"}, False))
     cases.append(("decode-16k", "dense", "decode", "f32", long, {}, False))
     cases.append(("decode-16k-simt", "dense", "decode", "bf16", long, {"path": "simt"}, False))
     for heads in (128, 16):  # FlashMLA's benchmark shape: batch 128 (64 here), 4096 tokens

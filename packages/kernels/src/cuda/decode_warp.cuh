@@ -1,6 +1,7 @@
 // Tensor-core decode whose warps split the tokens, not the head dims (FlashInfer's decode layout, on mma.sync), for
-// dense/GQA decode with K/V stored at the activation type (bf16/f16). EXPERIMENTAL: compiled everywhere, run only
-// with ETOK_CUDA_PATH=warp until a GPU session has validated it (docs/gpu.md).
+// dense/GQA decode at bf16/f16 with the cache stored at the activation type or quantized (kv-int8, kv-int4, kv-fp8).
+// EXPERIMENTAL: compiled everywhere, run only with ETOK_CUDA_PATH=warp until a GPU session has validated it
+// (docs/gpu.md).
 //
 // Why: the tensor-core decode instance (prefill_mma.cuh, 16 rows × 4 dim slices) spends ~4.5 µs of computing per
 // 64-token tile on an H100 (2026-11-26): each warp owns a quarter of the dims, so its partial scores go through
@@ -8,6 +9,9 @@
 // each of the 4 warps streams its own 16-token chunks (chunks c0 + w, c0 + w + 4, … of the block's KV split) through
 // its own cp.async ring of STAGES chunks and keeps its own online-softmax state: per chunk 16 mma for QK, 16 for PV,
 // no barrier but __syncwarp, about 150 instructions. The 4 states are merged once at the end through shared memory.
+// A quantized cache cannot be copied as is (the tile holds activation-type values): each lane loads and
+// dequantizes its units in registers (kv_formats.cuh) and stores them into the ring slot, so a warp waits for its
+// own loads, and the 12 warps of an SM (3 blocks) are what keeps the memory system busy.
 //
 // Rows are packed as in prefill_mma.cuh (row = head in group at decode): the 16-row A operand covers 16 heads of one
 // kv group; groups of more than 16 heads take more blocks along x.
@@ -32,7 +36,7 @@ constexpr size_t warpDecodeSharedBytes() {
   return ring > merge ? ring : merge;
 }
 
-template <StoreFormat A, int D, int STAGES>
+template <StoreFormat A, StoreFormat K, int D, int STAGES>
 __global__ void __launch_bounds__(kWarpDecodeWarps * 32, 3) warpDecode(const AttnArgs a) {
   using T = typename Act<A>::T;
   constexpr int W = kWarpDecodeWarps, C = kWarpDecodeChunk;
@@ -68,7 +72,8 @@ __global__ void __launch_bounds__(kWarpDecodeWarps * 32, 3) warpDecode(const Att
     qf[ks][3] = queryPair<A>(a, rowB, k0 + 8);
   }
 
-  // The i-th chunk of this warp into ring slot i % STAGES; always commits a group, so group i is chunk i.
+  // The i-th chunk of this warp into ring slot i % STAGES. Stored at the activation type: cp.async, one group a
+  // chunk (committed even when empty, so group i is chunk i). Quantized: loaded and dequantized now.
   auto issue = [&](int i) {
     if (i < myChunks) {
       const int t0 = (c0 + warp + i * W) * C;
@@ -78,11 +83,26 @@ __global__ void __launch_bounds__(kWarpDecodeWarps * 32, 3) warpDecode(const Att
         const int idx = lane + it * 32, tok = idx / (D / 8), d0 = (idx % (D / 8)) * 8, t = t0 + tok;
         const bool inside = t < a.kvLen;
         const int64_t row = kvRowBase + (inside ? t : 0);
-        cpAsync16(kc + tok * KP + d0, a.k0.values + row * a.k0.pitch + d0 * sizeof(T), inside ? 16 : 0);
-        cpAsync16(kc + (C + tok) * KP + d0, a.v.values + row * a.v.pitch + d0 * sizeof(T), inside ? 16 : 0);
+        if constexpr (K == A) {
+          cpAsync16(kc + tok * KP + d0, a.k0.values + row * a.k0.pitch + d0 * sizeof(T), inside ? 16 : 0);
+          cpAsync16(kc + (C + tok) * KP + d0, a.v.values + row * a.v.pitch + d0 * sizeof(T), inside ? 16 : 0);
+        } else {
+          float k[8], v[8];
+          if (inside) {  // head dims 64 and 128 are multiples of 32: int4 groups are always full
+            Format<K>::template load8<true>(a.k0, row, d0, k);
+            Format<K>::template load8<true>(a.v, row, d0, v);
+          } else {
+#pragma unroll
+            for (int e = 0; e < 8; e++) k[e] = v[e] = 0.f;  // finite padding: masked weights are 0
+          }
+          *reinterpret_cast<uint4*>(kc + tok * KP + d0) =
+              make_uint4(pack2<T>(k[0], k[1]), pack2<T>(k[2], k[3]), pack2<T>(k[4], k[5]), pack2<T>(k[6], k[7]));
+          *reinterpret_cast<uint4*>(kc + (C + tok) * KP + d0) =
+              make_uint4(pack2<T>(v[0], v[1]), pack2<T>(v[2], v[3]), pack2<T>(v[4], v[5]), pack2<T>(v[6], v[7]));
+        }
       }
     }
-    cpAsyncCommit();
+    if constexpr (K == A) cpAsyncCommit();
   };
 
   float o[VN][4];
@@ -93,8 +113,8 @@ __global__ void __launch_bounds__(kWarpDecodeWarps * 32, 3) warpDecode(const Att
 #pragma unroll
   for (int i = 0; i < STAGES - 1; i++) issue(i);
   for (int i = 0; i < myChunks; i++) {
-    cpAsyncWait<STAGES - 2>();  // this lane's copies of chunk i have landed
-    __syncwarp();               // and every lane's
+    if constexpr (K == A) cpAsyncWait<STAGES - 2>();  // this lane's copies of chunk i have landed
+    __syncwarp();                                     // and every lane's (or every lane's stores)
     const T* kc = ring + (i % STAGES) * kStageElems;
     const T* vc = kc + C * KP;
     const int t0 = (c0 + warp + i * W) * C;
@@ -125,7 +145,7 @@ __global__ void __launch_bounds__(kWarpDecodeWarps * 32, 3) warpDecode(const Att
     __syncwarp();  // every lane is done with slot i % STAGES before chunk i + STAGES - 1 refills it
     issue(i + STAGES - 1);
   }
-  cpAsyncWaitAll();
+  if constexpr (K == A) cpAsyncWaitAll();
 
   lA += __shfl_xor_sync(0xffffffffu, lA, 1);
   lA += __shfl_xor_sync(0xffffffffu, lA, 2);

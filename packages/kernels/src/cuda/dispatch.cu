@@ -338,12 +338,12 @@ class CudaAttention final : public PreparedAttention {
     return act_ == StoreFormat::BF16 ? mmaKernelBf16(kv_, shape) : mmaKernelF16(kv_, shape);
   }
 
-  /** The token-split decode (decode_warp.cuh): dense/GQA decode, K/V at the activation type, bf16/f16, d 64/128. */
+  /** The token-split decode (decode_warp.cuh): dense/GQA decode at bf16/f16, any KV format, head dim 64/128. */
   KernelRef warpChoice() const {
-    const Shape& s = p_.shape;
-    if (p_.phase != Phase::Decode || p_.variant.mla || p_.variant.sparse || kv_ != act_) return {};
-    if (act_ == StoreFormat::BF16) return warpDecodeBf16(static_cast<int>(s.headDim));
-    if (act_ == StoreFormat::F16) return warpDecodeF16(static_cast<int>(s.headDim));
+    const int d = static_cast<int>(p_.shape.headDim);
+    if (p_.phase != Phase::Decode || p_.variant.mla || p_.variant.sparse) return {};
+    if (act_ == StoreFormat::BF16) return warpDecodeBf16(kv_, d);
+    if (act_ == StoreFormat::F16) return warpDecodeF16(kv_, d);
     return {};
   }
 
@@ -353,8 +353,8 @@ class CudaAttention final : public PreparedAttention {
     if (forced == "warp") {  // experimental until validated on a GPU: only when asked for by name
       const KernelRef warp = warpChoice();
       if (!warp.fn)
-        throw BadShape("variant", "ETOK_CUDA_PATH=warp needs dense/GQA decode with bf16/f16 K/V (not quantized, "
-                                  "not sparse, not mla) and headDim 64 or 128");
+        throw BadShape("variant", "ETOK_CUDA_PATH=warp needs dense/GQA decode (not sparse, not mla) at bf16/f16 "
+                                  "with headDim 64 or 128");
       attention_ = warp;
       attentionShared_ = warp.sharedBytes;
       grid_ = dim3(static_cast<unsigned>((a.groupHeads + 15) / 16), static_cast<unsigned>(a.batch * a.groups), 1);

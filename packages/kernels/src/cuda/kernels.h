@@ -36,9 +36,9 @@ KernelRef combineKernel(StoreFormat act);
 KernelRef selectKernel(StoreFormat act);
 KernelRef mmaKernelBf16(StoreFormat kv, MmaShape shape);
 KernelRef mmaKernelF16(StoreFormat kv, MmaShape shape);
-/** The token-split tensor-core decode (decode_warp.cuh): dense/GQA, K/V at the activation type, head dim 64 or 128;
- *  an empty ref for other head dims. Experimental: only ETOK_CUDA_PATH=warp selects it. */
-KernelRef warpDecodeBf16(int headDim);
-KernelRef warpDecodeF16(int headDim);
+/** The token-split tensor-core decode (decode_warp.cuh): dense/GQA, K/V at the activation type or kv-int8/int4/fp8,
+ *  head dim 64 or 128; an empty ref otherwise. Experimental: only ETOK_CUDA_PATH=warp selects it. */
+KernelRef warpDecodeBf16(StoreFormat kv, int headDim);
+KernelRef warpDecodeF16(StoreFormat kv, int headDim);
 
 }  // namespace etok::kernels::cuda

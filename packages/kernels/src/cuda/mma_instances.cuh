@@ -42,12 +42,12 @@ KernelRef mmaFor(StoreFormat kv, MmaShape shape) {
   }
 }
 
-/** The token-split decode (decode_warp.cuh) for K/V stored at the activation type; 3 chunks a warp in its ring. */
-template <StoreFormat A, int D>
+/** The token-split decode (decode_warp.cuh); 3 chunks a warp in its ring. */
+template <StoreFormat A, StoreFormat K, int D>
 KernelRef warpRef(const char* name) {
   constexpr int kStages = 3;
   KernelRef k;
-  k.fn = reinterpret_cast<const void*>(&warpDecode<A, D, kStages>);
+  k.fn = reinterpret_cast<const void*>(&warpDecode<A, K, D, kStages>);
   k.threads = kWarpDecodeWarps * 32;
   k.sharedBytes = warpDecodeSharedBytes<D, kStages, typename Act<A>::T>();
   k.rowsPerBlock = 16;
@@ -56,13 +56,23 @@ KernelRef warpRef(const char* name) {
   return k;
 }
 
-template <StoreFormat A>
-KernelRef warpDecodeFor(int headDim) {
+template <StoreFormat A, StoreFormat K>
+KernelRef warpDecodeForKv(int headDim) {
   switch (headDim) {
-    case 64: return warpRef<A, 64>("mma-warp<d64, 16 rows, 4 warps x 16-token chunks, 3 stages>");
-    case 128: return warpRef<A, 128>("mma-warp<d128, 16 rows, 4 warps x 16-token chunks, 3 stages>");
+    case 64: return warpRef<A, K, 64>("mma-warp<d64, 16 rows, 4 warps x 16-token chunks, 3 stages>");
+    case 128: return warpRef<A, K, 128>("mma-warp<d128, 16 rows, 4 warps x 16-token chunks, 3 stages>");
   }
   return {};
+}
+
+template <StoreFormat A>
+KernelRef warpDecodeFor(StoreFormat kv, int headDim) {
+  switch (kv) {
+    case StoreFormat::Int8: return warpDecodeForKv<A, StoreFormat::Int8>(headDim);
+    case StoreFormat::Int4: return warpDecodeForKv<A, StoreFormat::Int4>(headDim);
+    case StoreFormat::Fp8: return warpDecodeForKv<A, StoreFormat::Fp8>(headDim);
+    default: return kv == A ? warpDecodeForKv<A, A>(headDim) : KernelRef{};
+  }
 }
 
 }  // namespace etok::kernels::cuda

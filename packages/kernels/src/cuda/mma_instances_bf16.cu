@@ -3,5 +3,5 @@
 
 namespace etok::kernels::cuda {
 KernelRef mmaKernelBf16(StoreFormat kv, MmaShape shape) { return mmaFor<StoreFormat::BF16>(kv, shape); }
-KernelRef warpDecodeBf16(int headDim) { return warpDecodeFor<StoreFormat::BF16>(headDim); }
+KernelRef warpDecodeBf16(StoreFormat kv, int headDim) { return warpDecodeFor<StoreFormat::BF16>(kv, headDim); }
 }  // namespace etok::kernels::cuda

@@ -3,5 +3,5 @@
 
 namespace etok::kernels::cuda {
 KernelRef mmaKernelF16(StoreFormat kv, MmaShape shape) { return mmaFor<StoreFormat::F16>(kv, shape); }
-KernelRef warpDecodeF16(int headDim) { return warpDecodeFor<StoreFormat::F16>(headDim); }
+KernelRef warpDecodeF16(StoreFormat kv, int headDim) { return warpDecodeFor<StoreFormat::F16>(kv, headDim); }
 }  // namespace etok::kernels::cuda

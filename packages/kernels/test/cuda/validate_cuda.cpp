@@ -3,7 +3,7 @@
 // run, so an element no kernel wrote fails. Exit 0 all pass, 1 any failure, 77 skipped (no CUDA device: the
 // reason is printed). `--json` prints one JSON object per case on stdout; `--quick` runs one seed and one split
 // setting per case. After the matrix, the experimental token-split decode (ETOK_CUDA_PATH=warp) runs on shapes of
-// its own (GQA 4 and 8, 32 heads a group, one token, 3000 tokens; head dims 64 and 128).
+// its own (GQA 4 and 8, 32 heads a group, one token, 3000 tokens; head dims 64 and 128; every KV format).
 //
 // Numerics: pass when ‖out − exact‖ / ‖exact‖ ≤ tolerance of the dtype (f32 2e-5 · f16 8e-3 · bf16 2.5e-2; the
 // tensor-core path also rounds the dequantized KV tile and P to the activation type) and every element is finite.
@@ -162,18 +162,20 @@ int main(int argc, char** argv) {
         }
   // The experimental token-split decode (decode_warp.cuh, ETOK_CUDA_PATH=warp) on its own shapes: GQA 4, 32 heads
   // a group (two row tiles), heads = kvHeads at one token (splits with no token), 64 heads over 8 groups at 3000
-  // tokens (many chunks a warp); head dims 64 and 128.
+  // tokens (many chunks a warp); head dims 64 and 128; every KV format (forced splits for the unquantized one).
   const Shape warpShapes[] = {{2, 8, 2, 128, 1, 0, 512, 64}, {1, 32, 1, 64, 1, 37, 512, 64},
                               {2, 16, 16, 128, 1, 1, 512, 64}, {2, 64, 8, 128, 1, 3000, 512, 64}};
-  for (Shape shape : warpShapes)
-    for (const char* dtype : {"bf16", "f16"})
-      for (int splits : {0, 3}) {
-        if (splits && quick) continue;
-        Case c{"dense", "decode", dtype, "warp", splits, makeProblem("dense", "decode", dtype, rng)};
-        if (shape.kvLen == 0) shape.kvLen = c.problem.shape.kvLen;  // the matrix's odd 700-740
-        c.problem.shape = shape;
-        count(runCase(c, rng, json));
-      }
+  for (const char* variant : {"dense", "kv-int8", "kv-int4", "kv-fp8"})
+    for (const Shape& shape : warpShapes)
+      for (const char* dtype : {"bf16", "f16"})
+        for (int splits : {0, 3}) {
+          if (splits && (quick || std::strcmp(variant, "dense"))) continue;
+          Case c{variant, "decode", dtype, "warp", splits, makeProblem(variant, "decode", dtype, rng)};
+          const int64_t matrixKvLen = c.problem.shape.kvLen;  // the matrix's odd 700-740
+          c.problem.shape = shape;
+          if (shape.kvLen == 0) c.problem.shape.kvLen = matrixKvLen;
+          count(runCase(c, rng, json));
+        }
   std::fprintf(stderr, "etok-cuda-validate: %d of %d cases passed\n", cases - failures, cases);
   return failures ? 1 : 0;
 }
