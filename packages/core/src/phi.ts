@@ -7,7 +7,7 @@
 import { canonicalVariant, LEVERS, type Phase, parseVariant, variantLevers } from '@etok/kernels';
 import { EtokError } from './errors.js';
 import { checkGates, DEFAULT_GATES, type Gates, type GateVerdict } from './gates.js';
-import type { Measurement, Results } from './schemas.js';
+import type { Measurement, QualitySample, Results } from './schemas.js';
 import { findPath, maskLevers, pathShares, shapleyValues } from './shapley.js';
 import type { Interval } from './statistics/summary.js';
 import {
@@ -75,6 +75,8 @@ export interface PhiSet {
   flopsPerToken: number;
   secondsPerToken: number;
   relErrorVsDense: number | null;
+  /** Set when relErrorVsDense is of a part of the output (the references' budget). */
+  qualitySample?: QualitySample;
   warnings: string[];
 }
 
@@ -226,6 +228,7 @@ function buildSet(b: Judged, s: Judged, settings: BootstrapSettings): PhiSet {
     flopsPerToken: flopsPerTokenOf(s.m),
     secondsPerToken: secondsPerTokenOf(s.m),
     relErrorVsDense: s.m.quality.relErrorVsDense,
+    ...(s.m.quality.sample ? { qualitySample: s.m.quality.sample } : {}),
   };
   const warnings = measurementWarnings(s.m);
   if (reasons.length > 0)

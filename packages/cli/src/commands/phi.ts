@@ -13,6 +13,7 @@ import {
   type PhiReport,
   parseDeclaredLever,
   type Results,
+  relErrorText,
   resolveGates,
 } from '@etok/core';
 import type { CommandIo } from '../io.js';
@@ -148,7 +149,7 @@ function renderReport(r: PhiReport, modeled: boolean): string {
         s.timeRatio === null ? '—' : formatRatio(s.timeRatio),
         formatQuantity(s.joulesPerToken, 'J/token'),
         formatQuantity(s.flopsPerToken, 'FLOP/token'),
-        s.relErrorVsDense === null ? '—' : s.relErrorVsDense.toExponential(1),
+        relErrorText(s.relErrorVsDense, s.qualitySample, '—'),
         [s.reason, ...s.warnings].filter(Boolean).join('; '),
       ]),
     ),
