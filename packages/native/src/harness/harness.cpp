@@ -1,7 +1,7 @@
 // The measurement harness. For a group of plans on one device and meter:
-//   quality (fp64 references, of the whole output or of an affordable part) → idle baseline → per plan: warm-up, cold samples, hot samples →
-//   energy windows interleaved across plans in a fresh random order each round, until every plan's J/call
-//   interval is tight or the budget ends.
+//   quality (fp64 references, of the whole output or of an affordable part) → idle baseline → per plan:
+//   warm-up, cold samples, hot samples → energy windows interleaved across plans in a fresh random order each
+//   round, until every plan's J/call interval is tight or the budget ends.
 // Rules borrowed and why: nvbench's noise-driven stop (0.5% after a minimum time, capped), Zeus's warm-up and
 // repeated windows, Yang et al. (SC'24) on NVML: windows span many counter updates and start at shifted phases.
 #include "harness/harness.h"
