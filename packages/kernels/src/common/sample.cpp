@@ -12,7 +12,8 @@ namespace {
 using Range = std::pair<int64_t, int64_t>;  // [first, first + count)
 
 /** Copies the box `ranges` (one per dim, the last dim whole) of a row-major tensor of `dims`. */
-std::vector<float> sliceBox(const std::vector<float>& src, const std::vector<int64_t>& dims, const std::vector<Range>& ranges) {
+std::vector<float> sliceBox(const std::vector<float>& src, const std::vector<int64_t>& dims,
+                            const std::vector<Range>& ranges) {
   const size_t n = dims.size();
   const int64_t inner = dims[n - 1];
   int64_t count = inner;

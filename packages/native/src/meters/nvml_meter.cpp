@@ -259,7 +259,8 @@ class NvmlMeter final : public Meter {
                         formatSignificant(est.medianMs) + " ms (median of " + std::to_string(est.intervals) +
                         " steps measured at open, range " + formatSignificant(est.minMs) + "-" + formatSignificant(est.maxMs) +
                         " ms); one read takes about " + formatSignificant(static_cast<double>(est.readNs) * 1e-3) +
-                        " us here, so window edges are timed to about ±" + formatSignificant(est.pollGapMs / 2) + " ms";
+                        " us here, so window edges are timed to about ±" + formatSignificant(est.pollGapMs / 2) +
+                        " ms";
   }
 
   void startSampling(const std::string& counterReason) {
