@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # One GPU session in one call, on the artifacts bench/gpu/stage.sh packed (no compiling, no Node install there):
-#   run(command="bash bench/gpu/session.sh 500", carry=[".gpu-stage"], timeout_s=560)
+#   run(command="bash bench/gpu/session.sh 420", carry=[".gpu-stage"], timeout_s=470)
 # BUDGET_S (first argument) is when the last step must be done; each step gets a share and is cut at its share,
 # so one hung step cannot take the others' time. Everything lands in $OUT (the device tool fetches at most 8 files):
 #   session.log          everything printed: nvidia-smi, SASS instruction counts, each step's table
 #   validate.jsonl       the correctness matrix, one case a line; validate-summary.json its summary (run.py)
-#   etok-gpu.json        `etok bench` on cuda:0 with the NVML meter, as a user runs it
+#   etok-gpu.json        `etok bench --levers sparse,kv-int8` on cuda:0 with the NVML meter, as a user runs it
 #   gpu-results.json     the measurements (run.py --part measure)
 set -uo pipefail
 BUDGET_S=${1:-500}
@@ -71,7 +71,8 @@ cp "$OUT/gpu-results.json" "$OUT/validate-summary.json" 2>/dev/null
 
 step "etok CLI on cuda:0 with NVML (share: 150 s)"
 # Every subset of two levers (dense, sparse, kv-int8, sparse+kv-int8) at one shape, as a user measures for Φ and
-# its attribution; then the disclosure and Φ from that file, here, so the session log shows what a user would see.
+# its attribution; then `etok phi` on that file, so the session log shows what a user would see (the disclosure,
+# `etok report`, can be made from the fetched etok-gpu.json on any machine).
 ETOK="$B/etok/node $B/etok/packages/cli/bin/etok.mjs"
 $ETOK devices
 timeout $(($(left) > 150 ? 150 : $(left))) $ETOK bench --device cuda:0 --meter nvml:0 --levers sparse,kv-int8 \

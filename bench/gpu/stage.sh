@@ -4,7 +4,7 @@
 #   gpu/            bench/gpu built for sm_90a: kernels/etok-cuda-validate, libetok_gpu_bench.so
 #   etok/           the etok CLI as a user runs it: the four packages' dist/, the CUDA-enabled addon, zod and
 #                   onnx-proto (the CLI's only runtime imports outside onnx commands), and this machine's node binary
-# Then, on the device tool:  run(command="bash bench/gpu/session.sh 500", carry=[".gpu-stage"], timeout_s=560)
+# Then, on the device tool:  run(command="bash bench/gpu/session.sh 420", carry=[".gpu-stage"], timeout_s=470)
 # The addon must have been built with CUDA (packages/native/build/etok-config.txt says cuda=ON): `npm install`
 # does that wherever nvcc is.
 set -euo pipefail
