@@ -185,6 +185,85 @@ inline void pairSplit(float* x, int64_t dim, bool toSplit) {
   }
 }
 
+/** One dot-product step of scoreTokenSteps: the K rows' values from element e of a group (`begin` of `len`; Split: 2·W
+ *  values in pair-split order, otherwise W in natural order) against the N queries' (qg[j] + e), into acc[k·N + j]. */
+template <StoreFormat F, int N, bool RowScale, int K, bool Split = Fmt<F>::kPairSplit>
+inline void dotStep(const uint8_t* const* r, int64_t begin, int64_t len, int64_t e, const Vec::T* sc,
+                    const float* const* qg, Vec::T* acc) {
+  using T = Vec::T;
+  if constexpr (Split) {
+    T even[K], odd[K];
+    for (int k = 0; k < K; k++) {
+      T x, y;
+      Fmt<F>::loadPair(r[k] + (begin + e) * Fmt<F>::kBytes, x, y);
+      Vec::inRegister(x), Vec::inRegister(y);
+      even[k] = x, odd[k] = y;
+    }
+    for (int j = 0; j < N; j++) {
+      T qv = Vec::load(qg[j] + e);
+      Vec::inRegister(qv);
+      for (int k = 0; k < K; k++) acc[k * N + j] = Vec::fma(qv, even[k], acc[k * N + j]);
+      qv = Vec::load(qg[j] + e + Vec::W);
+      Vec::inRegister(qv);
+      for (int k = 0; k < K; k++) acc[k * N + j] = Vec::fma(qv, odd[k], acc[k * N + j]);
+    }
+  } else {
+    T kv[K];
+    for (int k = 0; k < K; k++) {
+      T x = loadAt<F>(r[k], begin, len, e);
+      if constexpr (Fmt<F>::kScaled && !RowScale) x = Vec::mul(x, sc[k]);
+      Vec::inRegister(x);
+      kv[k] = x;
+    }
+    for (int j = 0; j < N; j++) {
+      T qv = Vec::load(qg[j] + e);
+      Vec::inRegister(qv);
+      for (int k = 0; k < K; k++) acc[k * N + j] = Vec::fma(qv, kv[k], acc[k * N + j]);
+    }
+  }
+}
+
+/** Values a dotStep covers in format F: 2·W in pair-split order, W otherwise. */
+template <StoreFormat F>
+constexpr int64_t dotStepValues() {
+  return Fmt<F>::kPairSplit ? 2 * Vec::W : Vec::W;
+}
+
+/** scoreTokenSteps for the common layout: keys of one segment with no per-group scales (unscaled, or one scale a
+ *  row under RowScale) whose rows are whole dotSteps. From one token pair to the next only the row pointers move;
+ *  the general loop's walk over segments, groups and tails for every pair took a third of int8 decode's QK time
+ *  (perf, one thread, ctx 512: 37% of its samples outside the FMA loop). */
+template <StoreFormat F, int N, bool RowScale, int K>
+int scoreTokenStepsFlat(const TileView& V, const float* const* q, int i, int n, float* tokenMajor) {
+  using T = Vec::T;
+  const Segment& st = V.keys[0];
+  const int64_t dim = st.dim;
+  constexpr int64_t step = dotStepValues<F>();
+  for (; i + K <= n; i += K) {
+    const AheadRange::Slice ahead = V.requestForTokens(i, K);
+    const uint8_t* line = ahead.first;
+    const uint8_t* const lineEnd = ahead.first + ahead.lines * 64;
+    T acc[K * N];
+    for (int j = 0; j < K * N; j++) acc[j] = Vec::zero();
+    const uint8_t* r[K];
+    for (int k = 0; k < K; k++) r[k] = st.row(i + k);
+    for (int64_t e = 0; e < dim; e += step) {
+      if (line < lineEnd) prefetchLine(line), line += 64;
+      dotStep<F, N, RowScale, K>(r, 0, dim, e, nullptr, q, acc);
+    }
+    for (; line < lineEnd; line += 64) prefetchLine(line);
+    Vec::template hsums<K * N>(acc, tokenMajor + i * N);
+  }
+  return i;
+}
+
+/** Whether scoreTokenStepsFlat covers the tile's keys. */
+template <StoreFormat F, bool RowScale>
+bool flatKeys(const TileView& V) {
+  if constexpr (Fmt<F>::kInt4 || (Fmt<F>::kScaled && !RowScale)) return false;
+  else return V.keySegments == 1 && V.keys[0].dim % dotStepValues<F>() == 0;
+}
+
 /** QK dot products of N queries with tokens [i, n) of the tile, unscaled, into tokenMajor[i·N + j], K tokens a step
  *  (K·N accumulators): each query chunk is loaded once for the K tokens, which relieves the load ports that bound
  *  this loop. A scaled format's group scale multiplies the widened key vector (one multiply shared by the N queries)
@@ -221,36 +300,11 @@ int scoreTokenSteps(const TileView& V, const float* const* q, int i, int n, floa
         if constexpr (Fmt<F>::kPairSplit)
           for (; e + 2 * Vec::W <= vend; e += 2 * Vec::W) {
             if (line < lineEnd) prefetchLine(line), line += 64;
-            T even[K], odd[K];
-            for (int k = 0; k < K; k++) {
-              T x, y;
-              Fmt<F>::loadPair(r[k] + (begin + e) * Fmt<F>::kBytes, x, y);
-              Vec::inRegister(x), Vec::inRegister(y);
-              even[k] = x, odd[k] = y;
-            }
-            for (int j = 0; j < N; j++) {
-              T qv = Vec::load(qg[j] + e);
-              Vec::inRegister(qv);
-              for (int k = 0; k < K; k++) acc[k * N + j] = Vec::fma(qv, even[k], acc[k * N + j]);
-              qv = Vec::load(qg[j] + e + Vec::W);
-              Vec::inRegister(qv);
-              for (int k = 0; k < K; k++) acc[k * N + j] = Vec::fma(qv, odd[k], acc[k * N + j]);
-            }
+            dotStep<F, N, RowScale, K, true>(r, begin, len, e, sc, qg, acc);
           }
-        for (; e < vend; e += Vec::W) {
+        for (; e < vend; e += Vec::W) {  // natural order (past a row's last whole pair-split chunk)
           if (line < lineEnd) prefetchLine(line), line += 64;
-          T kv[K];
-          for (int k = 0; k < K; k++) {
-            T x = loadAt<F>(r[k], begin, len, e);
-            if constexpr (Fmt<F>::kScaled && !RowScale) x = Vec::mul(x, sc[k]);
-            Vec::inRegister(x);
-            kv[k] = x;
-          }
-          for (int j = 0; j < N; j++) {
-            T qv = Vec::load(qg[j] + e);
-            Vec::inRegister(qv);
-            for (int k = 0; k < K; k++) acc[k * N + j] = Vec::fma(qv, kv[k], acc[k * N + j]);
-          }
+          dotStep<F, N, RowScale, K, false>(r, begin, len, e, sc, qg, acc);
         }
       }
       qOff += st.dim;
@@ -294,7 +348,8 @@ int scoreTokenPairs(const TileView& V, const float* const* q, int n, float* scor
   alignas(32) float tokenMajor[kTile * N];
   // Two tokens a step: three (12 accumulators, 3 keys, a query: all 16 vector registers) spilled an accumulator
   // and ran no faster.
-  const int i = scoreTokenSteps<F, N, RowScale, 2>(V, q, 0, n, tokenMajor);
+  const int i = flatKeys<F, RowScale>(V) ? scoreTokenStepsFlat<F, N, RowScale, 2>(V, q, 0, n, tokenMajor)
+                                          : scoreTokenSteps<F, N, RowScale, 2>(V, q, 0, n, tokenMajor);
   int t = 0;
   if constexpr (N == 4)
     for (; t + 8 <= i; t += 8) Vec::transpose8x4(tokenMajor + t * N, scores + t, kTile);
