@@ -1,9 +1,13 @@
 #!/usr/bin/env node
-// etok's dense attention vs ONNX Runtime (CPU provider) at a few shapes, same inputs, same meter, same harness
-// rules: decode (b1, 32 heads / 8 kv heads, d128) and a causal prefill chunk (b1, q256, 8/2 heads, d64) at
-// contexts 1K, 4K and 8K. ORT runs twice: the fused com.microsoft.GroupQueryAttention op and the plain graph
-// (MatMul/Softmax). Prints a table; writes JSON to bench/results/onnx-peer-<date-time>.json with device, date, commit.
-// Needs the build (npm run build). A few minutes on a 2-core machine. Usage: node bench/onnx-peer.mjs [--meter ID]
+// etok's CPU attention vs ONNX Runtime (CPU provider), same inputs, same meter, same harness rules:
+//   decode (32 heads / 8 kv heads, d128) at contexts 1K–32K and batch 1 and 4, for dense, kv-int8 and kv-int4;
+//   a causal prefill chunk (b1, q256, 8/2 heads, d64) at contexts 1K, 4K and 8K, dense.
+// ORT runs each configuration twice. Dense: the fused com.microsoft.GroupQueryAttention op and the plain graph
+// (MatMul/Softmax). kv-int8 / kv-int4: the op with its own quantized cache (int8 / int4 with per-channel scales:
+// the same bytes a value as etok's per-token / per-group scales, the like-for-like speed peer) and the plain
+// dequantize-then-attend graph (the same scheme as etok, exact). Prints a table; writes JSON to
+// bench/results/onnx-peer-<date-time>.json with device, date, commit. Needs the build (npm run build). About ten
+// minutes on a 2-core machine. Usage: node bench/onnx-peer.mjs [--meter ID] [--quick]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -14,6 +18,7 @@ import { listDevices, listMeters, measureGroup } from '@etok/native';
 import { runOnnxPeer } from '../packages/cli/dist/onnx/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const quick = process.argv.includes('--quick');
 const meterArg = process.argv.indexOf('--meter');
 const requestedMeter = meterArg > 0 ? process.argv[meterArg + 1] : 'auto';
 const meter = requestedMeter === 'auto' ? chooseMeter('cpu', listMeters()).meter : requestedMeter;
@@ -30,14 +35,15 @@ const timing = {
   idleS: 0.3,
 };
 
-function plan(phase, heads, kvHeads, headDim, qLen) {
+function plan(phase, variants, batch, ctx, heads, kvHeads, headDim, qLen) {
   return planBench(
     {
       device: 'cpu',
       meter,
-      variants: ['dense'],
+      variants,
       phases: [phase],
-      ctx: [1024, 4096, 8192],
+      batch,
+      ctx,
       ...(qLen ? { qLen: [qLen] } : {}),
       heads: [heads],
       kvHeads: [kvHeads],
@@ -75,19 +81,31 @@ async function measureEtok(p, config) {
   return { measurement: analyseMeasurement(config, raw, { timing: p.timing }), meter: raw.meter };
 }
 
+const decodeCtx = quick ? [1024, 4096] : [1024, 4096, 8192, 16384, 32768];
+const plans = [
+  plan('decode', ['dense', 'kv-int8', 'kv-int4'], quick ? [1] : [1, 4], decodeCtx, 32, 8, 128),
+  plan('prefill', ['dense'], [1], quick ? [1024] : [1024, 4096, 8192], 8, 2, 64, 256),
+];
 const rows = [];
 let meterInfo;
-for (const p of [plan('decode', 32, 8, 128), plan('prefill', 8, 2, 64, 256)]) {
+for (const p of plans) {
   for (const config of p.configs) {
     process.stderr.write(`${config.id}: etok…`);
     const etok = await measureEtok(p, config);
     meterInfo ??= etok.meter;
+    // The fused op: dense as it is; kv-int8 / kv-int4 with the op's own per-channel quantized cache.
+    const fusedForm = config.variant === 'dense' ? 'auto' : 'gqa-per-channel';
     process.stderr.write(' ORT fused…');
-    const fused = await runOnnxPeer(p, config, { meter });
+    const fused = await runOnnxPeer(p, config, { meter, form: fusedForm });
     process.stderr.write(' ORT plain…\n');
     const plain = await runOnnxPeer(p, config, { meter, form: 'plain' });
+    for (const r of [fused, plain]) if (!r.ok) console.error(`  ${r.id}: ${r.reason}`);
     rows.push({
       id: config.id,
+      variant: config.variant,
+      phase: config.phase,
+      batch: config.shape.batch,
+      ctx: config.shape.kvLen,
       etok: etok.measurement,
       fused: fused.ok ? fused.measurement : null,
       plain: plain.ok ? plain.measurement : null,
@@ -138,6 +156,9 @@ const energyKind = meterInfo?.measured
   ? `MEASURED by ${meterInfo.id}`
   : `MODELED (${meterInfo?.id}), not measured`;
 console.log(`energy: ${energyKind}; per call; ratios are ORT ÷ etok (>1: ORT costs more)`);
+console.log(
+  'ORT-GQA: the fused op; for kv-int8 / kv-int4 with its own int8 / int4 cache and per-channel scales (etok: per token / per 32 values)',
+);
 console.log(line(header));
 for (const r of table) console.log(line(r));
 
@@ -164,6 +185,10 @@ writeFileSync(
       timing,
       rows: rows.map((r) => ({
         id: r.id,
+        variant: r.variant,
+        phase: r.phase,
+        batch: r.batch,
+        ctx: r.ctx,
         etok: {
           medianS: r.etok.time.medianS,
           joulesPerCall: r.etok.energy.joulesPerCall,

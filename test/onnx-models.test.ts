@@ -16,6 +16,7 @@ import {
   parseInputSpecs,
   parseNpy,
   peerComparison,
+  peerGraph,
   runOnnxModelCommand,
   runOnnxPeer,
   runPeerMeasurements,
@@ -211,6 +212,23 @@ describe('runOnnxPeer: the same configuration through ONNX Runtime', () => {
     const { rows } = peerComparison([etokLike], [dense!.measurement], true);
     expect(rows).toHaveLength(1);
     expect(rows[0]![3]).toBe('1.00×');
+  });
+
+  it("measures kv-int8 and kv-int4 decode with the op's own per-channel cache only when asked, and says so", async () => {
+    const plan = planBench({ ...request, variants: ['kv-int8', 'kv-int4', 'dense'] }, 8 * 2 ** 30);
+    const [int8, int4, dense] = plan.configs;
+    for (const config of [int8!, int4!]) {
+      const auto = peerGraph(config);
+      expect('kind' in auto && auto.kind).toBe('plain graph');
+      const r = await runOnnxPeer(plan, config, { meter: 'model', form: 'gqa-per-channel' });
+      if (!r.ok) throw new Error(r.reason);
+      const peer = (r.measurement as { peer?: { form: string; kind: string } }).peer!;
+      expect(peer.kind).toBe('GQA op, per-channel KV');
+      expect(peer.form).toMatch(config === int8 ? /int8 KV cache with per-channel scales/ : /int4 KV cache/);
+    }
+    const refused = await runOnnxPeer(plan, dense!, { meter: 'model', form: 'gqa-per-channel' });
+    expect(refused.ok).toBe(false);
+    expect(!refused.ok && refused.reason).toMatch(/kv-int8 or kv-int4 decode only, not dense decode/);
   });
 });
 

@@ -12,4 +12,11 @@ export {
 export { encodeNpy, type NpyArray, parseNpy } from './npy.js';
 export { ONNX_BENCH_OPTIONS, requestedPeer } from './options.js';
 export { createSession, loadOrt, type OrtSession } from './ort.js';
-export { type OnnxPeerOptions, type OnnxPeerResult, peerComparison, peerGraph, runOnnxPeer } from './peer.js';
+export {
+  type OnnxPeerOptions,
+  type OnnxPeerResult,
+  type PeerForm,
+  peerComparison,
+  peerGraph,
+  runOnnxPeer,
+} from './peer.js';

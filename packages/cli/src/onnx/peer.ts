@@ -25,8 +25,13 @@ import { createSession, toTensors } from './ort.js';
 export interface OnnxPeerOptions {
   /** The resolved meter id the etok measurements used (nvml:N, rapl, model). */
   meter: string;
-  /** 'plain' forces the plain graph even where the fused GroupQueryAttention op applies. */
-  form?: 'auto' | 'plain';
+  /**
+   * 'plain' forces the plain graph even where the fused GroupQueryAttention op applies. 'gqa-per-channel' measures
+   * kv-int8 / kv-int4 decode with the op's own quantized cache (int8 or int4 with per-channel scales,
+   * buildGqaContribGraph's kvBits): the same bytes a value as etok's levers but another scale scheme, so it is a
+   * speed peer only (the benchmark's like-for-like rows), never what `etok bench --peer onnx` picks.
+   */
+  form?: PeerForm;
   intraOpThreads?: number | null;
   onProgress?: (stage: string, fraction: number) => void;
   cancelled?: () => boolean;
@@ -36,15 +41,17 @@ export type OnnxPeerResult =
   | { ok: true; measurement: Measurement }
   | { ok: false; id: string; reason: string };
 
+export type PeerForm = 'auto' | 'plain' | 'gqa-per-channel';
+
 /** Which ORT graph measures a configuration, or why none does. */
 export function peerGraph(
   config: BenchConfig,
-  form: 'auto' | 'plain' = 'auto',
+  form: PeerForm = 'auto',
 ):
   | {
       graph: OnnxAttentionGraph;
-      /** Short name of the form for tables: the fused op or the plain graph. */
-      kind: 'GQA op' | 'plain graph';
+      /** Short name of the form for tables: the fused op (with its own quantized cache) or the plain graph. */
+      kind: 'GQA op' | 'GQA op, per-channel KV' | 'plain graph';
       feeds: (inputs: Record<string, Float32Array>) => Record<string, OnnxFeed>;
     }
   | { reason: string } {
@@ -79,6 +86,19 @@ export function peerGraph(
       return {
         reason: `the sparse ORT graph would hold ${(meanBytes / 2 ** 30).toFixed(1)} GiB of per-row block means at this shape; compare a shorter prefill`,
       };
+  }
+  if (form === 'gqa-per-channel') {
+    const bits = config.variant === 'kv-int8' ? 8 : config.variant === 'kv-int4' ? 4 : null;
+    if (!bits || config.phase !== 'decode')
+      return {
+        reason: `GroupQueryAttention's per-channel quantized cache stands in for kv-int8 or kv-int4 decode only, not ${config.variant} ${config.phase}`,
+      };
+    const gqa = { phase: config.phase, shape: s, scale: config.params.scale, kvBits: bits } as const;
+    return {
+      graph: buildGqaContribGraph(gqa),
+      kind: 'GQA op, per-channel KV',
+      feeds: (inputs) => gqaFeeds(gqa, inputs),
+    };
   }
   const fusedFits =
     config.variant === 'dense' && (config.phase === 'decode' || s.qLen === s.kvLen || s.batch === 1);

@@ -6,12 +6,20 @@
 import { type AttentionShape, DEFAULT_SHAPE, type Phase } from '../index.js';
 import type { OnnxAttentionGraph, OnnxFeed } from './attention.js';
 import { GraphBuilder } from './graph.js';
+import { roundHalfEven } from './quantize.js';
 
 export interface GqaProblem {
   phase: Phase;
   shape: Partial<AttentionShape>;
   /** null: the op's default 1/√headDim, which is also the SPEC's. */
   scale?: number | null;
+  /**
+   * The op's own quantized KV cache: the past stored as int8 (8) or packed int4 (4) with f32 scales per kv head
+   * and channel (`PER_CHANNEL`), the only granularities the op takes besides one per tensor. Not etok's kv-int8
+   * or kv-int4 (scales per token, or per 32-value group): the same bytes a value, a different scheme, so outputs
+   * differ; it is the like-for-like speed peer of those levers, not an oracle.
+   */
+  kvBits?: 8 | 4;
 }
 
 function fullShape(p: GqaProblem): AttentionShape {
@@ -23,16 +31,32 @@ export function buildGqaContribGraph(problem: GqaProblem): OnnxAttentionGraph {
   const s = fullShape(problem);
   const { batch: B, heads: H, kvHeads: KH, headDim: D, qLen: S, kvLen: L } = s;
   const past = L - S;
+  const bits = problem.kvBits;
+  if (bits && past === 0)
+    throw new Error('a quantized GroupQueryAttention cache needs a past (kvLen > qLen)');
+  const cacheType = bits === 8 ? 'int8' : bits === 4 ? 'uint8' : 'float32';
+  const stored = bits === 4 ? D / 2 : D;
   const g = new GraphBuilder(`etok_gqa_${problem.phase}`);
   const inputs = [
     g.input('query', 'float32', [B, S, H * D]),
     g.input('key', 'float32', [B, S, KH * D]),
     g.input('value', 'float32', [B, S, KH * D]),
-    past > 0 ? g.input('past_key', 'float32', [B, KH, past, D]) : '',
-    past > 0 ? g.input('past_value', 'float32', [B, KH, past, D]) : '',
+    past > 0 ? g.input('past_key', cacheType, [B, KH, past, stored]) : '',
+    past > 0 ? g.input('past_value', cacheType, [B, KH, past, stored]) : '',
     g.input('seqlens_k', 'int32', [B]),
     g.input('total_sequence_length', 'int32', []),
   ];
+  if (bits)
+    // cos_cache, sin_cache, position_ids, attention_bias, head_sink unused; then the scales
+    inputs.push(
+      '',
+      '',
+      '',
+      '',
+      '',
+      g.input('k_scale', 'float32', [1, KH, 1, D]),
+      g.input('v_scale', 'float32', [1, KH, 1, D]),
+    );
   g.node(
     'GroupQueryAttention',
     inputs,
@@ -40,19 +64,60 @@ export function buildGqaContribGraph(problem: GqaProblem): OnnxAttentionGraph {
       num_heads: H,
       kv_num_heads: KH,
       ...(problem.scale ? { scale: { float: problem.scale } } : {}),
+      ...(bits ? { k_quant_type: 'PER_CHANNEL', v_quant_type: 'PER_CHANNEL', kv_cache_bit_width: bits } : {}),
     },
     { domain: 'com.microsoft', domainVersion: 1, names: ['out', 'present_key', 'present_value'] },
   );
   g.output('out', 'float32', [B, S, H * D]);
   // present_* length is left symbolic: ORT's shape inference sizes it from past_key (a shared-buffer convention)
-  g.output('present_key', 'float32', [B, KH, 'present_length', D]);
-  g.output('present_value', 'float32', [B, KH, 'present_length', D]);
+  g.output('present_key', cacheType, [B, KH, 'present_length', stored]);
+  g.output('present_value', cacheType, [B, KH, 'present_length', stored]);
+  const cache = bits ? `, int${bits} KV cache with per-channel scales` : '';
   return {
     bytes: g.toBytes(),
     inputs: g.inputSpecs(),
     output: g.outputSpecs()[0]!,
-    form: `com.microsoft.GroupQueryAttention (${H / KH} query heads per kv head, past ${past}, new ${S})`,
+    form: `com.microsoft.GroupQueryAttention (${H / KH} query heads per kv head, past ${past}, new ${S}${cache})`,
   };
+}
+
+/**
+ * The past rows of x ([b, n, s, d], rows s0 ≤ s < s1) quantized as the op's PER_CHANNEL cache: one f32 scale per
+ * (head, channel) over every sequence and past token, symmetric, amax/127 (int8) or amax/7 (int4, levels −8…7
+ * stored +8, element 2i in the low nibble and 2i+1 in the high), round half to even.
+ */
+export function quantizePerChannel(
+  x: Float32Array,
+  dims: { b: number; n: number; s: number; d: number },
+  past: number,
+  bits: 8 | 4,
+): { data: Int8Array | Uint8Array; scale: Float32Array } {
+  const { b: B, n: N, s: S, d: D } = dims;
+  const amax = new Float32Array(N * D);
+  for (let bi = 0; bi < B; bi++)
+    for (let ni = 0; ni < N; ni++)
+      for (let si = 0; si < past; si++) {
+        const row = ((bi * N + ni) * S + si) * D;
+        for (let di = 0; di < D; di++)
+          amax[ni * D + di] = Math.max(amax[ni * D + di]!, Math.abs(x[row + di]!));
+      }
+  const top = bits === 8 ? 127 : 7;
+  const scale = Float32Array.from(amax, (a) => (a > 0 ? a / top : 1));
+  const levels = new Int8Array(B * N * past * D);
+  for (let bi = 0; bi < B; bi++)
+    for (let ni = 0; ni < N; ni++)
+      for (let si = 0; si < past; si++) {
+        const from = ((bi * N + ni) * S + si) * D;
+        const to = ((bi * N + ni) * past + si) * D;
+        for (let di = 0; di < D; di++) {
+          const l = roundHalfEven(Math.fround(x[from + di]! / scale[ni * D + di]!));
+          levels[to + di] = Math.max(bits === 8 ? -127 : -8, Math.min(top, l));
+        }
+      }
+  if (bits === 8) return { data: levels, scale };
+  const packed = new Uint8Array(levels.length / 2);
+  for (let i = 0; i < packed.length; i++) packed[i] = (levels[2 * i]! + 8) | ((levels[2 * i + 1]! + 8) << 4);
+  return { data: packed, scale };
 }
 
 /** [b, n, s, d] → [b, s, n·d] for rows s0 ≤ s < s1. */
@@ -95,7 +160,18 @@ export function gqaFeeds(
     seqlens_k: { type: 'int32', data: new Int32Array(B).fill(L - 1), dims: [B] },
     total_sequence_length: { type: 'int32', data: Int32Array.of(L), dims: [] },
   };
-  if (past > 0) {
+  const bits = problem.kvBits;
+  if (bits) {
+    const dims = { b: B, n: KH, s: L, d: D };
+    const stored = bits === 4 ? D / 2 : D;
+    const type = bits === 8 ? 'int8' : 'uint8';
+    const kq = quantizePerChannel(k, dims, past, bits);
+    const vq = quantizePerChannel(v, dims, past, bits);
+    feeds.past_key = { type, data: kq.data, dims: [B, KH, past, stored] };
+    feeds.past_value = { type, data: vq.data, dims: [B, KH, past, stored] };
+    feeds.k_scale = { type: 'float32', data: kq.scale, dims: [1, KH, 1, D] };
+    feeds.v_scale = { type: 'float32', data: vq.scale, dims: [1, KH, 1, D] };
+  } else if (past > 0) {
     feeds.past_key = { type: 'float32', data: bnshRows(k, B, KH, L, D, 0, past), dims: [B, KH, past, D] };
     feeds.past_value = { type: 'float32', data: bnshRows(v, B, KH, L, D, 0, past), dims: [B, KH, past, D] };
   }

@@ -20,6 +20,7 @@ import {
   type OnnxAttentionProblem,
   type OnnxFeed,
   onnxExpressible,
+  quantizePerChannel,
   quantizeRows,
   selectionTables,
 } from './index.js';
@@ -350,80 +351,39 @@ describe('com.microsoft.GroupQueryAttention on the ORT 1.30 CPU provider (findin
   });
 
   it('accepts an int8 or int4 KV cache, but only with per-tensor or per-channel scales (not per token)', async () => {
-    const B = 1;
-    const H = 4;
-    const KH = 2;
-    const D = 64;
-    const past = 15;
-    const levels = Int8Array.from(random(B * KH * past * D, 4), (x) => Math.round(x * 7));
-    const scale = Float32Array.from(random(KH * D, 8), (x) => 0.01 + Math.abs(x) * 0.01);
-    const dequantized = Float32Array.from(
-      levels,
-      (l, i) => l * scale[Math.floor(i / (past * D)) * D + (i % D)]!,
-    );
-    // the int4 cache: element 2i in the low nibble, 2i+1 in the high, each stored +8
-    const packed = Uint8Array.from(
-      { length: levels.length / 2 },
-      (_, i) => (levels[2 * i]! + 8) | ((levels[2 * i + 1]! + 8) << 4),
-    );
-    const build = (bits: 0 | 4 | 8) => {
-      const g = new GraphBuilder('gqa_quant');
-      const type = bits === 0 ? 'float32' : bits === 8 ? 'int8' : 'uint8';
-      const stored = bits === 4 ? D / 2 : D;
-      const ins = [
-        g.input('query', 'float32', [B, 1, H * D]),
-        g.input('key', 'float32', [B, 1, KH * D]),
-        g.input('value', 'float32', [B, 1, KH * D]),
-        g.input('past_key', type, [B, KH, past, stored]),
-        g.input('past_value', type, [B, KH, past, stored]),
-        g.input('seqlens_k', 'int32', [B]),
-        g.input('total_sequence_length', 'int32', []),
-      ];
-      if (bits)
-        ins.push(
-          '',
-          '',
-          '',
-          '',
-          '',
-          g.input('k_scale', 'float32', [1, KH, 1, D]),
-          g.input('v_scale', 'float32', [1, KH, 1, D]),
-        );
-      const quant = bits
-        ? { k_quant_type: 'PER_CHANNEL', v_quant_type: 'PER_CHANNEL', kv_cache_bit_width: bits }
-        : {};
-      g.node(
-        'GroupQueryAttention',
-        ins,
-        { num_heads: H, kv_num_heads: KH, ...quant },
-        {
-          domain: 'com.microsoft',
-          names: ['out', 'present_key', 'present_value'],
-        },
-      );
-      g.output('out', 'float32', [B, 1, H * D]);
-      return g.toBytes();
-    };
-    const common: Record<string, OnnxFeed> = {
-      query: { type: 'float32', data: random(H * D, 1), dims: [B, 1, H * D] },
+    // buildGqaContribGraph({ kvBits }) and gqaFeeds quantize the past per channel (quantizePerChannel); the op on
+    // that cache must equal the op on its dequantized values fed as f32, and differ from the unquantized cache.
+    const s = { batch: 2, heads: 4, kvHeads: 2, headDim: 64, kvLen: 16 };
+    const { batch: B, kvHeads: KH, headDim: D, kvLen: L } = s;
+    const past = L - 1;
+    const inputs = {
+      q: random(B * 4 * D, 1),
       // a zero new token is exact in any format, so only the past cache's format can make a difference
-      key: { type: 'float32', data: new Float32Array(KH * D), dims: [B, 1, KH * D] },
-      value: { type: 'float32', data: new Float32Array(KH * D), dims: [B, 1, KH * D] },
-      seqlens_k: { type: 'int32', data: Int32Array.of(past), dims: [B] },
-      total_sequence_length: { type: 'int32', data: Int32Array.of(past + 1), dims: [] },
+      k: Float32Array.from(random(B * KH * L * D, 2), (x, i) => (i % (L * D) >= past * D ? 0 : x)),
+      v: Float32Array.from(random(B * KH * L * D, 3), (x, i) => (i % (L * D) >= past * D ? 0 : x)),
     };
-    const scales = {
-      k_scale: { type: 'float32', data: scale, dims: [1, KH, 1, D] },
-      v_scale: { type: 'float32', data: scale, dims: [1, KH, 1, D] },
-    } as const;
-    const cache = (type: 'float32' | 'int8' | 'uint8', data: OnnxFeed['data'], stored: number) => ({
-      past_key: { type, data, dims: [B, KH, past, stored] },
-      past_value: { type, data, dims: [B, KH, past, stored] },
-    });
-    const want = await runGraph(build(0), { ...common, ...cache('float32', dequantized, D) });
-    const int8 = await runGraph(build(8), { ...common, ...scales, ...cache('int8', levels, D) });
-    const int4 = await runGraph(build(4), { ...common, ...scales, ...cache('uint8', packed, D / 2) });
-    expect(maxAbsDiff(int8, want)).toBeLessThan(1e-6);
-    expect(maxAbsDiff(int4, want)).toBeLessThan(1e-6);
+    const f32 = { phase: 'decode' as const, shape: s };
+    const exact = await runGraph(buildGqaContribGraph(f32).bytes, gqaFeeds(f32, inputs));
+    for (const bits of [8, 4] as const) {
+      const dims = { b: B, n: KH, s: L, d: D };
+      const dequantize = (x: Float32Array) => {
+        const { data, scale } = quantizePerChannel(x, dims, past, bits);
+        const level = (i: number) => (bits === 8 ? data[i]! : ((data[i >> 1]! >> (4 * (i & 1))) & 15) - 8);
+        const out = new Float32Array(x.length);
+        for (let bn = 0; bn < B * KH; bn++)
+          for (let t = 0; t < past; t++)
+            for (let d = 0; d < D; d++)
+              out[(bn * L + t) * D + d] = level((bn * past + t) * D + d) * scale[(bn % KH) * D + d]!;
+        return out;
+      };
+      const want = await runGraph(
+        buildGqaContribGraph(f32).bytes,
+        gqaFeeds(f32, { q: inputs.q, k: dequantize(inputs.k), v: dequantize(inputs.v) }),
+      );
+      const quant = { ...f32, kvBits: bits };
+      const got = await runGraph(buildGqaContribGraph(quant).bytes, gqaFeeds(quant, inputs));
+      expect(maxAbsDiff(got, want)).toBeLessThan(1e-6);
+      expect(maxAbsDiff(got, exact)).toBeGreaterThan(bits === 8 ? 1e-5 : 1e-3);
+    }
   });
 });
