@@ -397,20 +397,23 @@ void scoreTransposed(const TileView& V, const float* const* q, int64_t qkDim, in
   }
 }
 
-/** Writes the tile's f32 keys (segments side by side) transposed into out (qkDim × kTile), zero past n, requesting
- *  the next tile's rows as it goes. */
+/** Writes the tile's f32 keys (segments side by side) transposed into out (qkDim × kTile), zero past n. */
 inline void transposeKeys(const TileView& V, int n, float* out) {
   int64_t off = 0;
   for (int s = 0; s < V.keySegments; s++) {
     const Segment& st = V.keys[s];
-    for (int i = 0; i < n; i++) {
-      const float* row = reinterpret_cast<const float*>(st.row(i));
-      for (int64_t d = 0; d < st.dim; d++) out[(off + d) * kTile + i] = row[d];
-    }
+    const int64_t rowFloats = st.stride / 4;
+    const float* rows = reinterpret_cast<const float*>(st.base);
+    // 8×8 blocks (scalar, the transpose took a tenth of prefill's time), then what is left of the tokens and dims.
+    const int n8 = n - n % 8;
+    const int64_t d8 = st.dim - st.dim % 8;
+    for (int i = 0; i < n8; i += 8)
+      for (int64_t d = 0; d < d8; d += 8) Vec::transpose8x8(rows + i * rowFloats + d, rowFloats, out + (off + d) * kTile + i, kTile);
+    for (int i = 0; i < n; i++)
+      for (int64_t d = i < n8 ? d8 : 0; d < st.dim; d++) out[(off + d) * kTile + i] = rows[i * rowFloats + d];
     for (int64_t d = 0; d < st.dim; d++) std::fill(out + (off + d) * kTile + n, out + (off + d + 1) * kTile, 0.0f);
     off += st.dim;
   }
-  V.requestInQK(0);  // planned as one slice
 }
 
 template <StoreFormat F, int N>
@@ -676,6 +679,9 @@ void dequantizeSegment(const Segment& st, int n, float* out, int64_t outStride) 
 /** Points the tile's values (and with `keys` its keys) at f32 rows in scratch, widened there in row order. */
 template <StoreFormat F>
 void dequantizeTile(TileView& V, Scratch& S, int n, int64_t qkDim, bool mla, bool keys) {
+  // f32 rows are already what the query blocks read (f32 keys are never widened): a copy would only move them
+  // (it took 5% of f32 prefill at ctx 8192).
+  if constexpr (F == StoreFormat::F32) return;
   TileView& out = V;  // each segment is read before it is replaced
   float* kbuf = S.kTile.data();
   int64_t off = 0;
@@ -762,6 +768,7 @@ void attendUnitAs(Plan& P, int64_t unitIndex, Scratch& S) {
   // that the arithmetic cannot hide (dense f32 decode at ctx 8192: 61% → 69-78% of read bandwidth without it).
   const bool widenKeys = F != StoreFormat::F32 && M > kQueryBlock;
   const bool widenValues = M > kQueryBlock;
+  const int64_t queryBlocks = (M + kQueryBlock - 1) / kQueryBlock;
   const bool transposeTiles = M >= kTransposeMinBlocks * kQueryBlock;
   // Read in place, a pair-split format meets its queries, and leaves its accumulators, in pair-split order.
   const bool splitKeys = Fmt<F>::kPairSplit && !widenKeys, splitValues = Fmt<F>::kPairSplit && !widenValues;
@@ -840,9 +847,9 @@ void attendUnitAs(Plan& P, int64_t unitIndex, Scratch& S) {
       if (!p.variant.mla) view.duringPVCount = addRanges(cacheSegment(P.values, row), nNext, view.duringPV);
       view.inPV = false;
     }
-    // Slices: one a token pair in QK (all at once for a single token, or when the keys are transposed), one a chunk
-    // of values in PV.
-    view.planAhead(transposeTiles ? 1 : std::max(1, n / 2), pvChunks<F>(view.values));
+    // Slices: one a token pair in QK (all at once for a single token), one a query block when the keys are
+    // transposed, one a chunk of values in PV.
+    view.planAhead(transposeTiles ? queryBlocks : std::max(1, n / 2), pvChunks<F>(view.values));
   };
   if (widenValues) {
     // Tile outer: widen each tile once, then every query block reads the f32 copy.
@@ -859,11 +866,13 @@ void attendUnitAs(Plan& P, int64_t unitIndex, Scratch& S) {
         if (transposeTiles) {
           transposeKeys(wide, n, S.keysT.data());
           wide.keysT = S.keysT.data();
-          wide.clearAhead();  // requested during the transpose
         }
         for (int64_t qb = 0; qb < M; qb += kQueryBlock) {
+          // Transposed, the next tile is requested a slice a query block: in one burst of 256 lines at the
+          // transpose, the requests stalled it (a tenth of f32 prefill's time at ctx 8192 sat on them).
+          if (transposeTiles) wide.requestInQK(qb / kQueryBlock);
           step(qb, t0, n, wide);
-          wide.clearAhead();  // requested once, by the first query block
+          if (!transposeTiles) wide.clearAhead();  // requested once, by the first query block
         }
       }
   } else {

@@ -39,6 +39,10 @@ struct Vec {
     for (int r = 0; r < 8; r++)
       for (int j = 0; j < 4; j++) out[j * stride + r] = half(in[r * inStride + j]);
   }
+  static void transpose8x8(const float* in, int64_t inStride, float* out, int64_t outStride) {
+    for (int r = 0; r < 8; r++)
+      for (int c = 0; c < 8; c++) out[c * outStride + r] = in[r * inStride + c];
+  }
   static T exp(T x) { return std::exp(x); }
 
   static float half(uint16_t h) { return numeric::f16ToFloat(h); }
