@@ -64,6 +64,19 @@ describe('etok bench (walking skeleton)', () => {
     if (doc.meter.kind === 'model') expect(doc.meter.measured).toBe(false);
     expect(existsSync(out)).toBe(true);
     expect(parseResults(readFileSync(out, 'utf8'), out).measurements).toHaveLength(1);
+    // The vector path the CPU kernels ran is on record (AVX-512 only when ETOK_CPU_ISA asks for it).
+    const plan = (JSON.parse(readFileSync(out, 'utf8')) as { plan: { cpuIsa?: string } }).plan;
+    expect(plan.cpuIsa).toMatch(/^(avx2|portable)$/);
+  });
+
+  it('rejects an ETOK_CPU_ISA it does not know with one line and exit 2', () => {
+    const dir = tempDir();
+    const out = join(dir, 'r.json');
+    const r = etok(['bench', '--device', 'cpu', '--out', out, ...FAST], { env: { ETOK_CPU_ISA: 'avx3' } });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/ETOK_CPU_ISA='avx3' is not one of portable, avx2, avx512/);
+    expect(existsSync(out)).toBe(false);
   });
 
   it('labels modeled energy in the table', () => {

@@ -7,6 +7,7 @@
 #   validate.jsonl       the correctness matrix, one case a line; validate-summary.json its summary (run.py)
 #   etok-gpu.json        `etok bench --levers sparse,kv-int8` on cuda:0 with the NVML meter, as a user runs it
 #   gpu-results.json     the measurements (run.py --part measure)
+#   cpu-isa-avx512.json  the host CPU's opt-in AVX-512 kernels against the fp64 references (bench/cpu-isa-check.mjs)
 set -uo pipefail
 BUDGET_S=${1:-500}
 OUT=${OUT:-$PWD/bench/gpu/out}
@@ -47,6 +48,13 @@ print(f"reads {len(costs)}: median {1e6 * costs[len(costs) // 2]:.0f} us, p90 {1
       f"max {1e6 * costs[-1]:.0f} us; steps {len(steps)}, interval median {statistics.median(gaps) if gaps else 0:.1f} ms "
       f"(min {min(gaps) if gaps else 0:.1f}, max {max(gaps) if gaps else 0:.1f})")
 PY
+
+step "CPU: the opt-in AVX-512 path against the fp64 references, on this host's CPU (share: 30 s)"
+# Its first run on AVX-512 hardware (this project's CI machine has none); exit 3 says the CPU lacks it.
+grep -o -w 'avx512[a-z_0-9]*' /proc/cpuinfo | sort -u | tr '\n' ' '; echo
+ETOK_NATIVE_ADDON="$B/etok/packages/native/build/Release/etok_native.node" timeout 30 "$B/etok/node" \
+  "$ROOT/bench/cpu-isa-check.mjs" --isa avx512 --out "$OUT/cpu-isa-avx512.json"
+echo "cpu-isa-check exit $?"
 
 step "SASS of the sm_90a kernels"
 if command -v cuobjdump >/dev/null; then

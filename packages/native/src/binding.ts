@@ -246,8 +246,8 @@ export interface NativeMeterHandle {
   close(): void;
 }
 
-/** timeKernel result: seconds of each timed run() after one warm-up call; isa is the CPU path (or cuda), with
- *  "+int8dot" when ETOK_CPU_INT8_DOT=1 asked for the int8 path in integers. */
+/** timeKernel result: seconds of each timed run() after one warm-up call; isa is the CPU path that ran (or cuda),
+ *  with "+int8dot" when ETOK_CPU_INT8_DOT=1 asked for the AVX2 int8 path in integers. */
 export interface NativeKernelTiming {
   samplesS: Float64Array;
   isa: string;
@@ -276,6 +276,8 @@ export interface NativeBinding {
     options?: { iterations?: number; minTimeS?: number },
   ): NativeKernelTiming;
   cpuRoofline(options?: { threads?: number; seconds?: number; bufferBytes?: number }): NativeCpuRoofline;
+  /** The vector path the CPU kernels run in this process (ETOK_CPU_ISA chooses; throws naming a bad value). */
+  cpuKernelIsa(): 'avx512' | 'avx2' | 'portable';
   inspectPlugin(path: string): NativePluginInfo;
   pluginCost(path: string, request: NativeKernelRequest): NativeCallCost;
   measure(

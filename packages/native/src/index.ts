@@ -3,6 +3,7 @@ export type * from './binding.js';
 export { capabilities, listDevices, listMeters } from './discovery.js';
 export { IsolatedMeasureError, measureGroupIsolated } from './isolated.js';
 export {
+  cpuKernelIsa,
   cpuRoofline,
   referenceOutput,
   runKernel,

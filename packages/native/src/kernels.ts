@@ -39,6 +39,12 @@ export function timeKernel(
 }
 
 /** Sustained read bandwidth and FMA peak of this CPU, measured now (roofline of the CPU benchmark). */
+/** The vector path the CPU kernels run in this process: "avx2" where the CPU has it, else "portable"; the
+ *  environment variable ETOK_CPU_ISA (portable, avx2, avx512) chooses, and a value this CPU cannot run throws. */
+export function cpuKernelIsa(): 'avx512' | 'avx2' | 'portable' {
+  return loadBinding().cpuKernelIsa();
+}
+
 export function cpuRoofline(
   options: { threads?: number; seconds?: number; bufferBytes?: number } = {},
 ): NativeCpuRoofline {

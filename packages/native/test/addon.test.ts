@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   capabilities,
+  cpuKernelIsa,
   listDevices,
   listMeters,
   referenceOutput,
@@ -73,5 +74,53 @@ describe('runKernel', () => {
     const inputs = syntheticInputs(request, 'uniform', 1);
     inputs.k = new Float32Array(3);
     expect(() => runKernel(request, inputs)).toThrow(/input 'k' has 3 elements/);
+  });
+});
+
+describe("the CPU kernels' vector path (ETOK_CPU_ISA)", () => {
+  const request = {
+    variant: 'dense',
+    phase: 'decode' as const,
+    shape: { batch: 1, heads: 2, kvHeads: 1, headDim: 16, kvLen: 40 },
+  };
+  const withIsa = <T>(isa: string | undefined, body: () => T): T => {
+    const saved = process.env.ETOK_CPU_ISA;
+    if (isa === undefined) delete process.env.ETOK_CPU_ISA;
+    else process.env.ETOK_CPU_ISA = isa;
+    try {
+      return body();
+    } finally {
+      if (saved === undefined) delete process.env.ETOK_CPU_ISA;
+      else process.env.ETOK_CPU_ISA = saved;
+    }
+  };
+
+  it('is AVX2 where the CPU has it and portable otherwise, unless chosen; AVX-512 only when asked for', () => {
+    const cpu = listDevices().find((d) => d.id === 'cpu');
+    const simd = cpu?.kind === 'cpu' ? cpu.simd : 'portable';
+    const byDefault = withIsa(undefined, cpuKernelIsa);
+    expect(byDefault).toBe(simd === 'avx2' || simd === 'avx512' ? 'avx2' : 'portable');
+    expect(withIsa('portable', cpuKernelIsa)).toBe('portable');
+  });
+
+  it('names a value it does not know, or one this CPU cannot run, as bad usage', () => {
+    for (const [isa, message] of [
+      ['avx3', /ETOK_CPU_ISA='avx3' is not one of portable, avx2, avx512/],
+      ...(withIsa(undefined, cpuKernelIsa) === 'portable'
+        ? [['avx2', /ETOK_CPU_ISA=avx2, but this CPU lacks AVX2/] as const]
+        : []),
+    ] as const) {
+      const inputs = syntheticInputs(request, 'uniform', 1);
+      let caught: unknown;
+      withIsa(isa, () => {
+        try {
+          runKernel(request, inputs);
+        } catch (error) {
+          caught = error;
+        }
+      });
+      expect((caught as Error | undefined)?.message).toMatch(message);
+      expect((caught as { code?: string }).code).toBe('BAD_USAGE');
+    }
   });
 });

@@ -25,6 +25,7 @@ import {
 } from '@etok/core';
 import {
   capabilities,
+  cpuKernelIsa,
   inspectPlugin,
   listDevices,
   listMeters,
@@ -519,6 +520,8 @@ export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
     }),
   );
   const { meter, choice } = resolveMeter(request.meter, request.device);
+  // The CPU kernels' vector path, asked before anything is printed or written: a bad ETOK_CPU_ISA is bad usage.
+  const cpuIsa = plan.device === 'cpu' ? cpuKernelIsa() : null;
   const outPath = resolve(io.cwd, stringOption(args, 'out') ?? defaultOutPath(io.cwd));
   if (!json)
     io.stderr.write(
@@ -554,8 +557,9 @@ export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
     timing: plan.timing,
     quality: stringOption(args, 'quality') ?? null,
     sloMs: stringOption(args, 'slo-ms') ?? null,
-    // The opt-in CPU int8 path in 16-bit integers rounds queries and softmax weights (kernels README, "Tolerances"):
-    // a result taken with it must say so.
+    // The vector path the CPU kernels ran (ETOK_CPU_ISA may choose it), and the opt-in AVX2 int8 path in 16-bit
+    // integers, which rounds queries and softmax weights (kernels README, "Tolerances"): a result must say both.
+    ...(cpuIsa ? { cpuIsa } : {}),
     cpuInt8Dot: process.env.ETOK_CPU_INT8_DOT === '1',
   };
   writeJsonAtomic(outPath, doc);

@@ -1,12 +1,12 @@
 // prepareCpu: stores the inputs as the variant keeps them (activation dtype or kv-* format, block means beside
-// the cache), lays out the work units, picks the ISA at run time (AVX2 + FMA + F16C, else portable; the
-// environment variable ETOK_CPU_ISA=portable forces the portable path) and runs: selection → attention → merge of
-// split KV ranges.
+// the cache), lays out the work units, picks the ISA at run time (cpuKernelIsa: AVX2 + FMA + F16C, else portable;
+// ETOK_CPU_ISA=portable|avx2|avx512 chooses) and runs: selection → attention → merge of split KV ranges.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -21,14 +21,24 @@ namespace cpu {
 
 namespace {
 
+/** Whether this build has the path and this CPU (and OS: GCC's probe checks the saved register state) runs it. */
+bool cpuRunsAvx2() {
 #if defined(ETOK_KERNELS_AVX2)
-bool avx2Available() {
-  const char* forced = std::getenv("ETOK_CPU_ISA");
-  if (forced && std::string(forced) == "portable") return false;
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-}
+#else
+  return false;
 #endif
+}
+bool cpuRunsAvx512() {
+#if defined(ETOK_KERNELS_AVX512)
+  __builtin_cpu_init();
+  return cpuRunsAvx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+#else
+  return false;
+#endif
+}
 
 /** Concatenates per-row segments [rows × a] ‖ [rows × c] into [rows × (a + c)]. */
 std::vector<float> concatRows(const std::vector<float>& x, int64_t a, const std::vector<float>& y, int64_t c) {
@@ -69,8 +79,12 @@ class CpuAttention final : public PreparedAttention {
  public:
   CpuAttention(const Problem& p, const HostTensors& in, int threads)
       : pool_(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))) {
+    const std::string isa = cpuKernelIsa();
 #if defined(ETOK_KERNELS_AVX2)
-    if (avx2Available()) attend_ = avx2::attend, select_ = avx2::select;
+    if (isa == "avx2") attend_ = avx2::attend, select_ = avx2::select;
+#endif
+#if defined(ETOK_KERNELS_AVX512)
+    if (isa == "avx512") attend_ = avx512::attend, select_ = avx512::select;
 #endif
     build(p, in);
   }
@@ -217,6 +231,25 @@ class CpuAttention final : public PreparedAttention {
 }  // namespace
 
 }  // namespace cpu
+
+const char* cpuKernelIsa() {
+  const char* env = std::getenv("ETOK_CPU_ISA");
+  const std::string want = env ? env : "";
+  if (want.empty()) return cpu::cpuRunsAvx2() ? "avx2" : "portable";
+  if (want == "portable") return "portable";
+  if (want == "avx2") {
+    if (!cpu::cpuRunsAvx2())
+      throw std::invalid_argument("ETOK_CPU_ISA=avx2, but this CPU lacks AVX2, FMA or F16C (or this build has no AVX2 path); unset it");
+    return "avx2";
+  }
+  if (want == "avx512") {
+    if (!cpu::cpuRunsAvx512())
+      throw std::invalid_argument(
+          "ETOK_CPU_ISA=avx512, but this CPU or OS lacks AVX-512 F/BW/DQ/VL (or this build has no AVX-512 path); unset it");
+    return "avx512";
+  }
+  throw std::invalid_argument("ETOK_CPU_ISA='" + want + "' is not one of portable, avx2, avx512");
+}
 
 std::unique_ptr<PreparedAttention> prepareCpu(const Problem& p, const HostTensors& inputs, int threads) {
   validate(p);

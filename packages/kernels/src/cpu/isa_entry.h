@@ -12,4 +12,8 @@ namespace avx2 {
 void attend(Plan& plan, int64_t unit, Scratch& scratch);
 void select(Plan& plan, int64_t index, Scratch& scratch);
 }  // namespace avx2
+namespace avx512 {
+void attend(Plan& plan, int64_t unit, Scratch& scratch);
+void select(Plan& plan, int64_t index, Scratch& scratch);
+}  // namespace avx512
 }  // namespace etok::kernels::cpu

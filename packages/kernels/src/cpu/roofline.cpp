@@ -4,9 +4,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "etok/kernels/attention.h"
 #include "etok/kernels/roofline.h"
 
 namespace etok::kernels {
@@ -14,6 +16,11 @@ namespace etok::kernels {
 #if defined(ETOK_KERNELS_AVX2)
 namespace cpu::avx2 {
 double fmaChains(int64_t iterations);  // roofline_avx2.cpp: returns FLOPs done
+}
+#endif
+#if defined(ETOK_KERNELS_AVX512)
+namespace cpu::avx512 {
+double fmaChains(int64_t iterations);  // roofline_avx512.cpp
 }
 #endif
 
@@ -31,15 +38,6 @@ double fmaChainsPortable(int64_t iterations) {
   volatile float sink = a[0] + a[15];
   (void)sink;
   return 2.0 * 16 * static_cast<double>(iterations);
-}
-
-bool hasAvx2() {
-#if defined(ETOK_KERNELS_AVX2)
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-  return false;
-#endif
 }
 
 /** Runs body(thread) on `threads` threads started together; returns the wall time of the slowest. */
@@ -79,15 +77,22 @@ CpuRoofline measureCpuRoofline(int threads, double seconds, double bufferBytes) 
     });
     r.readBytesPerS = std::max(r.readBytesPerS, static_cast<double>(wordsPerThread) * 8 * threads / dt);
   }
-  const bool avx2 = hasAvx2();
-  r.isa = avx2 ? "avx2+fma" : "portable";
+  // The FMA peak of the vector path the kernels run here (cpuKernelIsa), so "% of FMA peak" compares like with like.
+  const std::string isa = cpuKernelIsa();
+  r.isa = isa == "avx512" ? "avx512+fma" : isa == "avx2" ? "avx2+fma" : "portable";
   const int64_t iterations = 20'000'000;
   const double fmaEnd = now() + seconds / 2;
   while (now() < fmaEnd) {
     std::vector<double> flops(static_cast<size_t>(threads));
     const double dt = timedParallel(threads, [&](int t) {
+#if defined(ETOK_KERNELS_AVX512)
+      if (isa == "avx512") {
+        flops[t] = cpu::avx512::fmaChains(iterations / 2);
+        return;
+      }
+#endif
 #if defined(ETOK_KERNELS_AVX2)
-      if (avx2) {
+      if (isa == "avx2") {
         flops[t] = cpu::avx2::fmaChains(iterations);
         return;
       }

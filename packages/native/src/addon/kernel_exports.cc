@@ -2,6 +2,7 @@
 //   selectBlocks(request, inputs) → number[][]     the fp64 reference's NSA selection per (batch, group, row)
 //   timeKernel(request, inputs, options?) → { samplesS: Float64Array, isa }   prepare once, then time run() calls
 //   cpuRoofline(options?) → { readBytesPerS, fmaFlopsPerS, isa }          bandwidth and FMA probes (roofline.h)
+//   cpuKernelIsa() → "avx512" | "avx2" | "portable"                        the vector path the CPU kernels run here
 // Synchronous on purpose: they are test and benchmark tools, not the measurement path (that is measure()).
 #include <chrono>
 #include <cstdlib>
@@ -69,11 +70,15 @@ Napi::Value TimeKernel(const Napi::CallbackInfo& info) {
     Napi::Float64Array arr = Napi::Float64Array::New(env, samples.size());
     std::copy(samples.begin(), samples.end(), arr.Data());
     out.Set("samplesS", arr);
-    const char* forced = std::getenv("ETOK_CPU_ISA");
-    const char* int8Dot = std::getenv("ETOK_CPU_INT8_DOT");
-    const std::string cpuIsa = forced && std::string(forced) == "portable" ? "portable" : devices::cpuInfo().simd;
-    // The opt-in int8 path in integers (kernels README, "Tolerances") changes what int8 computes: say it was on.
-    out.Set("isa", index >= 0 ? "cuda" : cpuIsa + (int8Dot && std::string(int8Dot) == "1" ? "+int8dot" : ""));
+    if (index >= 0) {
+      out.Set("isa", "cuda");
+    } else {
+      // The path that ran (not what the CPU could run), and the opt-in int8 path in integers (kernels README,
+      // "Tolerances"; AVX2 only), which changes what int8 computes.
+      const std::string cpuIsa = kernels::cpuKernelIsa();
+      const char* int8Dot = std::getenv("ETOK_CPU_INT8_DOT");
+      out.Set("isa", cpuIsa + (cpuIsa == "avx2" && int8Dot && std::string(int8Dot) == "1" ? "+int8dot" : ""));
+    }
     return out;
   } catch (...) {
     throw toJsError(env, std::current_exception());
@@ -93,12 +98,21 @@ Napi::Value CpuRoofline(const Napi::CallbackInfo& info) {
   return out;
 }
 
+Napi::Value CpuKernelIsa(const Napi::CallbackInfo& info) {
+  try {
+    return Napi::String::New(info.Env(), kernels::cpuKernelIsa());
+  } catch (...) {
+    throw toJsError(info.Env(), std::current_exception());
+  }
+}
+
 }  // namespace
 
 void registerKernelExports(Napi::Env env, Napi::Object exports) {
   exports.Set("selectBlocks", Napi::Function::New(env, SelectBlocks, "selectBlocks"));
   exports.Set("timeKernel", Napi::Function::New(env, TimeKernel, "timeKernel"));
   exports.Set("cpuRoofline", Napi::Function::New(env, CpuRoofline, "cpuRoofline"));
+  exports.Set("cpuKernelIsa", Napi::Function::New(env, CpuKernelIsa, "cpuKernelIsa"));
 }
 
 }  // namespace etok::addon

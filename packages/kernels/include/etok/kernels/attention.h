@@ -42,6 +42,12 @@ class PreparedAttention {
 /** CPU path; `threads` <= 0 uses every hardware thread. */
 std::unique_ptr<PreparedAttention> prepareCpu(const Problem& p, const HostTensors& inputs, int threads = 0);
 
+/** The vector path prepareCpu runs on this machine: "avx2" where the CPU has AVX2 + FMA + F16C, else "portable";
+ *  the environment variable ETOK_CPU_ISA (portable, avx2, avx512) chooses instead. AVX-512 is chosen only that way
+ *  until it has run on AVX-512 hardware. Throws std::invalid_argument naming the value when it is unknown or this CPU
+ *  cannot run it. */
+const char* cpuKernelIsa();
+
 /** CUDA path on device `device`; in a build without CUDA it throws std::runtime_error saying so. */
 std::unique_ptr<PreparedAttention> prepareCuda(const Problem& p, const HostTensors& inputs, int device);
 
