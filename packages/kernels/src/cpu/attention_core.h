@@ -10,7 +10,7 @@
 #pragma once
 
 #ifndef ETOK_CPU_ISA
-#error "define ETOK_CPU_ISA (portable or avx2) and include its vector header before attention_core.h"
+#error "define ETOK_CPU_ISA (portable, avx2 or avx512) and include its vector header before attention_core.h"
 #endif
 
 #include <algorithm>

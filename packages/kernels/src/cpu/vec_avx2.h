@@ -10,6 +10,8 @@
 
 namespace etok::kernels::cpu::avx2 {
 
+#include "lanes8.h"
+
 struct Vec {
   using T = __m256;
   static constexpr int W = 8;
@@ -30,25 +32,17 @@ struct Vec {
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
   }
-  /** out[k] = hsum(v[k]) for K vectors; eight at a time share one transposing reduction (6 hadds, 2 lane
-   *  permutes, 1 add) instead of eight separate ones. */
+  /** out[k] = hsum(v[k]) for K vectors; eight at a time share one transposing reduction (lanes8.h). */
   template <int K>
   static void hsums(const T* v, float* out) {
     int k = 0;
-    for (; k + 8 <= K; k += 8) {
-      const T t0 = _mm256_hadd_ps(v[k], v[k + 1]), t1 = _mm256_hadd_ps(v[k + 2], v[k + 3]);
-      const T t2 = _mm256_hadd_ps(v[k + 4], v[k + 5]), t3 = _mm256_hadd_ps(v[k + 6], v[k + 7]);
-      const T u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);
-      // u0: per 128-bit lane, the partial sums of v[k..k+3] over that lane's elements; u1 likewise for v[k+4..k+7].
-      const T r = _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
-      _mm256_storeu_ps(out + k, r);
-    }
+    for (; k + 8 <= K; k += 8) lanes8::hsums8(v + k, out + k);
     for (; k < K; k++) out[k] = hsum(v[k]);
   }
   /** out[j·stride + r] = in[r·4 + j] for 8 rows of 4 (two 4×4 transposes, one a 128-bit lane). */
   static void transpose8x4(const float* in, float* out, int64_t stride) {
-    const T a = _mm256_loadu_ps(in), b = _mm256_loadu_ps(in + 8), c = _mm256_loadu_ps(in + 16), d = _mm256_loadu_ps(in + 24);
-    transpose8x4(a, b, c, d, out, stride);
+    lanes8::transpose8x4(_mm256_loadu_ps(in), _mm256_loadu_ps(in + 8), _mm256_loadu_ps(in + 16), _mm256_loadu_ps(in + 24),
+                         out, stride);
   }
   /** The same for 8 rows of 4 f16 values, rows inStride values apart, widened to f32. */
   static void transpose8x4(const uint16_t* in, int64_t inStride, float* out, int64_t stride) {
@@ -57,42 +51,11 @@ struct Vec {
       const __m128i hi = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(in + (r + 1) * inStride));
       return _mm256_cvtph_ps(_mm_unpacklo_epi64(lo, hi));
     };
-    transpose8x4(rows(0), rows(2), rows(4), rows(6), out, stride);
+    lanes8::transpose8x4(rows(0), rows(2), rows(4), rows(6), out, stride);
   }
-  /** a..d hold rows 0-1, 2-3, 4-5, 6-7 (four floats a row). */
-  static void transpose8x4(T a, T b, T c, T d, float* out, int64_t stride) {
-    // Rows r and r + 4 side by side in the two lanes.
-    const T x0 = _mm256_permute2f128_ps(a, c, 0x20), x1 = _mm256_permute2f128_ps(a, c, 0x31);
-    const T x2 = _mm256_permute2f128_ps(b, d, 0x20), x3 = _mm256_permute2f128_ps(b, d, 0x31);
-    const T t0 = _mm256_unpacklo_ps(x0, x1), t1 = _mm256_unpacklo_ps(x2, x3);
-    const T t2 = _mm256_unpackhi_ps(x0, x1), t3 = _mm256_unpackhi_ps(x2, x3);
-    _mm256_storeu_ps(out, _mm256_shuffle_ps(t0, t1, 0x44));
-    _mm256_storeu_ps(out + stride, _mm256_shuffle_ps(t0, t1, 0xee));
-    _mm256_storeu_ps(out + 2 * stride, _mm256_shuffle_ps(t2, t3, 0x44));
-    _mm256_storeu_ps(out + 3 * stride, _mm256_shuffle_ps(t2, t3, 0xee));
-  }
-  /** out[c·outStride + r] = in[r·inStride + c] for an 8×8 block: unpacks, shuffles and lane permutes, 24 operations
-   *  where the scalar transpose took 64 loads and 64 stores. */
+  /** out[c·outStride + r] = in[r·inStride + c] for an 8×8 block (lanes8.h). */
   static void transpose8x8(const float* in, int64_t inStride, float* out, int64_t outStride) {
-    T r[8];
-    for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(in + i * inStride);
-    const T t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    const T t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    const T t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    const T t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    const T u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xee);
-    const T u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xee);
-    const T u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xee);
-    const T u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xee);
-    // u0..u3 hold columns 0-3 (low lane) and 4-7 (high lane) of rows 0-3; u4..u7 the same of rows 4-7.
-    _mm256_storeu_ps(out, _mm256_permute2f128_ps(u0, u4, 0x20));
-    _mm256_storeu_ps(out + outStride, _mm256_permute2f128_ps(u1, u5, 0x20));
-    _mm256_storeu_ps(out + 2 * outStride, _mm256_permute2f128_ps(u2, u6, 0x20));
-    _mm256_storeu_ps(out + 3 * outStride, _mm256_permute2f128_ps(u3, u7, 0x20));
-    _mm256_storeu_ps(out + 4 * outStride, _mm256_permute2f128_ps(u0, u4, 0x31));
-    _mm256_storeu_ps(out + 5 * outStride, _mm256_permute2f128_ps(u1, u5, 0x31));
-    _mm256_storeu_ps(out + 6 * outStride, _mm256_permute2f128_ps(u2, u6, 0x31));
-    _mm256_storeu_ps(out + 7 * outStride, _mm256_permute2f128_ps(u3, u7, 0x31));
+    lanes8::transpose8x8(in, inStride, out, outStride);
   }
   static float hmax(T v) {
     __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

@@ -11,6 +11,8 @@
 
 namespace etok::kernels::cpu::avx512 {
 
+#include "lanes8.h"
+
 struct Vec {
   using T = __m512;
   static constexpr int W = 16;
@@ -34,25 +36,21 @@ struct Vec {
     return _mm_cvtss_f32(s);
   }
   /** out[k] = hsum(v[k]) for K vectors: each folded to 8 lanes, then eight at a time through one transposing
-   *  reduction, as in vec_avx2.h. */
+   *  reduction (lanes8.h). */
   template <int K>
   static void hsums(const T* v, float* out) {
     int k = 0;
     for (; k + 8 <= K; k += 8) {
       __m256 f[8];
       for (int i = 0; i < 8; i++) f[i] = fold(v[k + i]);
-      const __m256 t0 = _mm256_hadd_ps(f[0], f[1]), t1 = _mm256_hadd_ps(f[2], f[3]);
-      const __m256 t2 = _mm256_hadd_ps(f[4], f[5]), t3 = _mm256_hadd_ps(f[6], f[7]);
-      const __m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);
-      const __m256 r = _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
-      _mm256_storeu_ps(out + k, r);
+      lanes8::hsums8(f, out + k);
     }
     for (; k < K; k++) out[k] = hsum(v[k]);
   }
-  /** out[j·stride + r] = in[r·4 + j] for 8 rows of 4 (8-lane, as in vec_avx2.h). */
+  /** out[j·stride + r] = in[r·4 + j] for 8 rows of 4 (8-lane: lanes8.h). */
   static void transpose8x4(const float* in, float* out, int64_t stride) {
-    const __m256 a = _mm256_loadu_ps(in), b = _mm256_loadu_ps(in + 8), c = _mm256_loadu_ps(in + 16), d = _mm256_loadu_ps(in + 24);
-    transpose8x4(a, b, c, d, out, stride);
+    lanes8::transpose8x4(_mm256_loadu_ps(in), _mm256_loadu_ps(in + 8), _mm256_loadu_ps(in + 16), _mm256_loadu_ps(in + 24),
+                         out, stride);
   }
   /** The same for 8 rows of 4 f16 values. The core calls it only on 8-lane paths (its int4 scale folding checks
    *  Vec::W == 8); it exists so the one core compiles for every ISA. */
@@ -60,36 +58,9 @@ struct Vec {
     for (int r = 0; r < 8; r++)
       for (int j = 0; j < 4; j++) out[j * stride + r] = half(in[r * inStride + j]);
   }
-  static void transpose8x4(__m256 a, __m256 b, __m256 c, __m256 d, float* out, int64_t stride) {
-    const __m256 x0 = _mm256_permute2f128_ps(a, c, 0x20), x1 = _mm256_permute2f128_ps(a, c, 0x31);
-    const __m256 x2 = _mm256_permute2f128_ps(b, d, 0x20), x3 = _mm256_permute2f128_ps(b, d, 0x31);
-    const __m256 t0 = _mm256_unpacklo_ps(x0, x1), t1 = _mm256_unpacklo_ps(x2, x3);
-    const __m256 t2 = _mm256_unpackhi_ps(x0, x1), t3 = _mm256_unpackhi_ps(x2, x3);
-    _mm256_storeu_ps(out, _mm256_shuffle_ps(t0, t1, 0x44));
-    _mm256_storeu_ps(out + stride, _mm256_shuffle_ps(t0, t1, 0xee));
-    _mm256_storeu_ps(out + 2 * stride, _mm256_shuffle_ps(t2, t3, 0x44));
-    _mm256_storeu_ps(out + 3 * stride, _mm256_shuffle_ps(t2, t3, 0xee));
-  }
-  /** out[c·outStride + r] = in[r·inStride + c] for an 8×8 block (8-lane, as in vec_avx2.h). */
+  /** out[c·outStride + r] = in[r·inStride + c] for an 8×8 block (lanes8.h). */
   static void transpose8x8(const float* in, int64_t inStride, float* out, int64_t outStride) {
-    __m256 r[8];
-    for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(in + i * inStride);
-    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xee);
-    const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xee);
-    const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xee);
-    const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xee);
-    _mm256_storeu_ps(out, _mm256_permute2f128_ps(u0, u4, 0x20));
-    _mm256_storeu_ps(out + outStride, _mm256_permute2f128_ps(u1, u5, 0x20));
-    _mm256_storeu_ps(out + 2 * outStride, _mm256_permute2f128_ps(u2, u6, 0x20));
-    _mm256_storeu_ps(out + 3 * outStride, _mm256_permute2f128_ps(u3, u7, 0x20));
-    _mm256_storeu_ps(out + 4 * outStride, _mm256_permute2f128_ps(u0, u4, 0x31));
-    _mm256_storeu_ps(out + 5 * outStride, _mm256_permute2f128_ps(u1, u5, 0x31));
-    _mm256_storeu_ps(out + 6 * outStride, _mm256_permute2f128_ps(u2, u6, 0x31));
-    _mm256_storeu_ps(out + 7 * outStride, _mm256_permute2f128_ps(u3, u7, 0x31));
+    lanes8::transpose8x8(in, inStride, out, outStride);
   }
   static float hmax(T v) {
     const __m256 h = _mm256_max_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
