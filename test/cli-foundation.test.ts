@@ -19,6 +19,10 @@ describe('etok devices', () => {
     expect(out.devices[0]).toMatchObject({ id: 'cpu' });
     expect(out.devices[0].name).toBeTruthy();
     expect(out.meters.map((m: { kind: string }) => m.kind).sort()).toEqual(['model', 'nvml', 'rapl']);
+    // The CPU kernels' vector path (AVX-512 only when asked for), and why not when ETOK_CPU_ISA cannot be honoured.
+    expect(out.cpuKernels).toMatch(/^(avx2|portable)$/);
+    const bad = JSON.parse(etok(['devices', '--json'], { env: { ETOK_CPU_ISA: 'avx3' } }).stdout);
+    expect(bad.cpuKernels).toMatch(/^none: ETOK_CPU_ISA='avx3' is not one of/);
   });
 
   it('prints a table without --json', () => {

@@ -1,6 +1,6 @@
 // `etok devices`: the build (CUDA compiled or not), every compute device, and every meter with its availability.
 import { EtokError } from '@etok/core';
-import { capabilities, listDevices, listMeters } from '@etok/native';
+import { capabilities, cpuKernelIsa, listDevices, listMeters } from '@etok/native';
 import type { CommandIo } from '../io.js';
 import { type CommandSpec, flag, type ParsedArgs } from '../options.js';
 import { renderTable } from '../output/table.js';
@@ -29,10 +29,22 @@ export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
     ...(caps.cuda ? {} : { reason: caps.cudaReason }),
   };
   const cudaRuntime = devices.some((d) => d.kind === 'cuda') ? undefined : caps.cudaRuntimeReason;
+  // The vector path the CPU kernels run (the CPU may support more: simd), or why ETOK_CPU_ISA cannot be honoured.
+  let cpuKernels: string;
+  try {
+    cpuKernels = cpuKernelIsa();
+  } catch (error) {
+    cpuKernels = `none: ${(error as Error).message}`;
+  }
   if (flag(args, 'json')) {
-    io.stdout.write(
-      `${JSON.stringify({ build, devices, meters, ...(cudaRuntime ? { cudaUnavailable: cudaRuntime } : {}) }, null, 2)}\n`,
-    );
+    const json = {
+      build,
+      cpuKernels,
+      devices,
+      meters,
+      ...(cudaRuntime ? { cudaUnavailable: cudaRuntime } : {}),
+    };
+    io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
     return 0;
   }
   const out: string[] = [];
@@ -48,7 +60,7 @@ export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
       [{ header: 'device' }, { header: 'name' }, { header: 'details' }],
       devices.map((d) =>
         d.kind === 'cpu'
-          ? [d.id, d.name, `${d.cores} logical cores, ${d.simd}`]
+          ? [d.id, d.name, `${d.cores} logical cores, ${d.simd}; kernels ${cpuKernels}`]
           : [
               d.id,
               d.name,
