@@ -4,8 +4,10 @@
 // packages/kernels/README.md ("Tolerances"). For a machine without the repository's test tools: the GPU session
 // runs it on its host CPU, where the opt-in AVX-512 path gets its first run on AVX-512 hardware. Self-contained
 // (the addon only), so it runs from bench/gpu/stage.sh's bundle. Prints a line per failure and a summary; writes
-// JSON to --out. Exit 0 all pass, 1 a failure, 3 this CPU cannot run the path (nothing was checked).
-// Usage: node bench/cpu-isa-check.mjs [--isa avx512|avx2|portable] [--out FILE]   (addon: ETOK_NATIVE_ADDON)
+// JSON to --out. Exit 0 all pass, 1 a failure, 3 this CPU cannot run the path (nothing was checked). With --time,
+// when every case passed, it also times the benchmark's decode shape (batch 8, 32/8 heads, d128, ctx 8192) on this
+// path and on AVX2, so one run says whether the path is right and whether it is faster.
+// Usage: node bench/cpu-isa-check.mjs [--isa avx512|avx2|portable] [--time] [--out FILE]   (addon: ETOK_NATIVE_ADDON)
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -109,5 +111,30 @@ console.log(
   `cpu-isa-check ${isa}: ${checked - failures.length}/${checked} cases within tolerance of referenceExact ` +
     `(worst |out − ref| at ${(100 * worst).toFixed(1)}% of its bound)`,
 );
+if (args.includes('--time') && failures.length === 0) {
+  // Median ms of timeKernel on each path, alternating per kernel so both see the same machine state.
+  const shape = { batch: 8, heads: 32, kvHeads: 8, headDim: 128, kvLen: 8192 };
+  summary.timing = [];
+  for (const [variant, dtype] of [
+    ['dense', 'f32'],
+    ['dense', 'bf16'],
+    ['kv-int8', 'f32'],
+    ['kv-int4', 'f32'],
+  ]) {
+    const request = { variant, phase: 'decode', dtype, shape };
+    const inputs = addon.syntheticInputs(request, 'uniform', 1);
+    const row = { variant, dtype };
+    for (const path of ['avx2', isa]) {
+      process.env.ETOK_CPU_ISA = path;
+      const { samplesS } = addon.timeKernel(request, inputs, { iterations: 5, minTimeS: 0.5 });
+      const sorted = [...samplesS].sort((a, b) => a - b);
+      row[path] = 1e3 * sorted[sorted.length >> 1];
+    }
+    summary.timing.push(row);
+    console.log(
+      `decode ${variant} ${dtype} b8 ctx8192: avx2 ${row.avx2.toFixed(2)} ms, ${isa} ${row[isa].toFixed(2)} ms`,
+    );
+  }
+}
 if (out) writeFileSync(out, `${JSON.stringify(summary, null, 2)}\n`);
 process.exit(failures.length > 0 ? 1 : 0);

@@ -49,11 +49,11 @@ print(f"reads {len(costs)}: median {1e6 * costs[len(costs) // 2]:.0f} us, p90 {1
       f"(min {min(gaps) if gaps else 0:.1f}, max {max(gaps) if gaps else 0:.1f})")
 PY
 
-step "CPU: the opt-in AVX-512 path against the fp64 references, on this host's CPU (share: 30 s)"
+step "CPU: the opt-in AVX-512 path against the fp64 references, then timed beside AVX2, on this host's CPU (share: 45 s)"
 # Its first run on AVX-512 hardware (this project's CI machine has none); exit 3 says the CPU lacks it.
 grep -o -w 'avx512[a-z_0-9]*' /proc/cpuinfo | sort -u | tr '\n' ' '; echo
-ETOK_NATIVE_ADDON="$B/etok/packages/native/build/Release/etok_native.node" timeout 30 "$B/etok/node" \
-  "$ROOT/bench/cpu-isa-check.mjs" --isa avx512 --out "$OUT/cpu-isa-avx512.json"
+ETOK_NATIVE_ADDON="$B/etok/packages/native/build/Release/etok_native.node" timeout 45 "$B/etok/node" \
+  "$ROOT/bench/cpu-isa-check.mjs" --isa avx512 --time --out "$OUT/cpu-isa-avx512.json"
 echo "cpu-isa-check exit $?"
 
 step "SASS of the sm_90a kernels"
