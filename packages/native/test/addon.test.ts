@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   capabilities,
   cpuKernelIsa,
+  cpuRoofline,
   listDevices,
   listMeters,
   referenceOutput,
@@ -122,5 +123,9 @@ describe("the CPU kernels' vector path (ETOK_CPU_ISA)", () => {
       expect((caught as Error | undefined)?.message).toMatch(message);
       expect((caught as { code?: string }).code).toBe('BAD_USAGE');
     }
+    // The roofline's FMA probe runs the kernels' path too: the same error, not a crash of the process.
+    expect(() => withIsa('avx3', () => cpuRoofline({ seconds: 0.01, bufferBytes: 1 << 20 }))).toThrow(
+      /ETOK_CPU_ISA='avx3'/,
+    );
   });
 });

@@ -404,7 +404,8 @@ inline void transposeKeys(const TileView& V, int n, float* out) {
     const Segment& st = V.keys[s];
     const int64_t rowFloats = st.stride / 4;
     const float* rows = reinterpret_cast<const float*>(st.base);
-    // 8×8 blocks (scalar, the transpose took a tenth of prefill's time), then what is left of the tokens and dims.
+    // 8×8 register blocks (element by element, the transpose took about 8% of f32 prefill at ctx 8192), then
+    // element by element what is left past the last whole block of tokens or dims.
     const int n8 = n - n % 8;
     const int64_t d8 = st.dim - st.dim % 8;
     for (int i = 0; i < n8; i += 8)
@@ -676,7 +677,8 @@ void dequantizeSegment(const Segment& st, int n, float* out, int64_t outStride) 
   }
 }
 
-/** Points the tile's values (and with `keys` its keys) at f32 rows in scratch, widened there in row order. */
+/** Points the tile's values (and with `keys` its keys) at f32 rows in scratch, widened there in row order; f32
+ *  tiles are left pointing at the cache. */
 template <StoreFormat F>
 void dequantizeTile(TileView& V, Scratch& S, int n, int64_t qkDim, bool mla, bool keys) {
   // f32 rows are already what the query blocks read (f32 keys are never widened): a copy would only move them

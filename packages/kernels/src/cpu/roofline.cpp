@@ -62,6 +62,9 @@ double timedParallel(int threads, Body body) {
 
 CpuRoofline measureCpuRoofline(int threads, double seconds, double bufferBytes) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // The FMA peak of the vector path the kernels run here, so "% of FMA peak" compares like with like; asked first,
+  // so an ETOK_CPU_ISA it cannot honour fails before the probes run.
+  const std::string isa = cpuKernelIsa();
   CpuRoofline r;
   const size_t wordsPerThread = static_cast<size_t>(bufferBytes / 8 / threads);
   std::vector<std::vector<uint64_t>> buffers(static_cast<size_t>(threads));
@@ -77,8 +80,6 @@ CpuRoofline measureCpuRoofline(int threads, double seconds, double bufferBytes) 
     });
     r.readBytesPerS = std::max(r.readBytesPerS, static_cast<double>(wordsPerThread) * 8 * threads / dt);
   }
-  // The FMA peak of the vector path the kernels run here (cpuKernelIsa), so "% of FMA peak" compares like with like.
-  const std::string isa = cpuKernelIsa();
   r.isa = isa == "avx512" ? "avx512+fma" : isa == "avx2" ? "avx2+fma" : "portable";
   const int64_t iterations = 20'000'000;
   const double fmaEnd = now() + seconds / 2;

@@ -88,14 +88,19 @@ Napi::Value TimeKernel(const Napi::CallbackInfo& info) {
 Napi::Value CpuRoofline(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const Napi::Object options = info.Length() > 0 && info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(env);
-  const auto r = kernels::measureCpuRoofline(static_cast<int>(optionNumber(options, "threads", 0)),
-                                             optionNumber(options, "seconds", 2.0),
-                                             optionNumber(options, "bufferBytes", 512.0 * 1024 * 1024));
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("readBytesPerS", r.readBytesPerS);
-  out.Set("fmaFlopsPerS", r.fmaFlopsPerS);
-  out.Set("isa", r.isa);
-  return out;
+  try {
+    // Throws (BAD_USAGE) on an ETOK_CPU_ISA it cannot honour: the FMA probe runs the kernels' path.
+    const auto r = kernels::measureCpuRoofline(static_cast<int>(optionNumber(options, "threads", 0)),
+                                               optionNumber(options, "seconds", 2.0),
+                                               optionNumber(options, "bufferBytes", 512.0 * 1024 * 1024));
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("readBytesPerS", r.readBytesPerS);
+    out.Set("fmaFlopsPerS", r.fmaFlopsPerS);
+    out.Set("isa", r.isa);
+    return out;
+  } catch (...) {
+    throw toJsError(env, std::current_exception());
+  }
 }
 
 Napi::Value CpuKernelIsa(const Napi::CallbackInfo& info) {

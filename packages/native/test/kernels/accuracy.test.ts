@@ -130,8 +130,8 @@ function runsIsa(isa: string): boolean {
   }
 }
 
-// The default path (AVX2 where the CPU has it), the portable one, and the opt-in AVX-512 one where the CPU has it
-// (never on this project's CI machine: its first run on AVX-512 hardware is this test).
+// The default path (AVX2 where the CPU has it), the portable one, and the opt-in AVX-512 one, which runs only where
+// the CPU has AVX-512 (not on this project's CI machine: bench/cpu-isa-check.mjs runs the same cases on GPU hosts).
 for (const isa of ['native', 'portable', 'avx512'] as const) {
   const runs = isa !== 'avx512' || runsIsa('avx512');
   describe.runIf(runs)(`CPU kernels (${isa} path) match referenceExact`, () => {
