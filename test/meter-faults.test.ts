@@ -1,7 +1,8 @@
-// Meter faults seen through the CLI (issue 10), on the simulated NVML board and a simulated powercap tree: every
-// fault ends the measurement with one line naming its code (exit 1, a failed measurement, the failure recorded in
-// the results file), or, where the meter cannot tell (a frozen RAPL counter reads as zero joules), the measurement
-// is kept but marked invalid with `counter-anomaly`. Never a silent number. The meter-level cases are in
+// Meter faults seen through the CLI, on the simulated NVML board and a simulated powercap tree: every fault ends the
+// run with one line naming its code (exit 1, a failed measurement, the failure recorded in the results file), and
+// every window finished before the fault is kept, its measurement marked invalid (`incomplete`); or, where the
+// meter cannot tell (a frozen RAPL counter reads as zero joules), the measurement is kept but marked invalid with
+// `counter-anomaly`. Never a silent number. The meter-level cases are in
 // packages/native/test/meters/faults.test.ts; docs/reliability.md lists what each produced.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -18,7 +19,12 @@ const TINY = ['--ctx', '256', '--heads', '4', '--kv-heads', '2', '--head-dim', '
 interface Results {
   complete: boolean;
   failures: { code: string }[];
-  measurements: { valid: boolean; validity: string[] }[];
+  measurements: {
+    valid: boolean;
+    validity: string[];
+    incomplete?: string;
+    energy: { windows: { joules: number; t1Ns: number }[] };
+  }[];
 }
 
 let dir = '';
@@ -60,24 +66,33 @@ const NVML_FAULTS: { name: string; env: Record<string, string>; code: string; sa
 ];
 
 describe('meter faults through etok bench (simulated NVML)', () => {
-  it.each(NVML_FAULTS)('$name: exit 1, one line with $code, the failure recorded', (c) => {
-    const out = join(dir, `${c.code}.json`);
-    const r = etok(['bench', '--json', '--meter', 'nvml:0', '--out', out, ...TINY], {
-      cwd: dir,
-      env: { ETOK_NVML_LIBRARY: SIM_NVML, ETOK_SIM_NVML_PERIOD_MS: '5', ...c.env },
-      timeoutMs: 60_000,
-    });
-    const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
-    expect(r.status, r.stderr).toBe(1);
-    expect(lines, r.stderr).toHaveLength(1);
-    expect(lines[0]).toMatch(c.says);
-    expect(lines[0]).toContain(`(${c.code})`);
-    expect(r.stderr).not.toMatch(/^\s+at |internal error/m);
-    const doc = JSON.parse(readFileSync(out, 'utf8')) as Results;
-    expect(doc.complete).toBe(false);
-    expect(doc.measurements).toHaveLength(0); // no number was produced from the faulty window
-    expect(doc.failures[0]?.code).toBe(c.code);
-  });
+  it.each(NVML_FAULTS)(
+    '$name: exit 1, one line with $code, the failure recorded, finished windows kept',
+    (c) => {
+      const out = join(dir, `${c.code}.json`);
+      const r = etok(['bench', '--json', '--meter', 'nvml:0', '--out', out, ...TINY], {
+        cwd: dir,
+        env: { ETOK_NVML_LIBRARY: SIM_NVML, ETOK_SIM_NVML_PERIOD_MS: '5', ...c.env },
+        timeoutMs: 60_000,
+      });
+      const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
+      expect(r.status, r.stderr).toBe(1);
+      expect(lines, r.stderr).toHaveLength(1);
+      expect(lines[0]).toMatch(c.says);
+      expect(lines[0]).toContain(`(${c.code})`);
+      expect(r.stderr).not.toMatch(/^\s+at |internal error/m);
+      const doc = JSON.parse(readFileSync(out, 'utf8')) as Results;
+      expect(doc.complete).toBe(false);
+      expect(doc.failures[0]?.code).toBe(c.code);
+      // What was measured before the fault is kept, never presented as valid, and no window spans the fault.
+      for (const m of doc.measurements) {
+        expect(m.valid).toBe(false);
+        expect(m.validity).toContain('incomplete');
+        expect(m.incomplete).toContain(c.code);
+        for (const w of m.energy.windows) expect(w.joules).toBeGreaterThan(0);
+      }
+    },
+  );
 
   it('etok measure: a counter going backwards during the command fails it in one line', () => {
     const r = etok(['measure', '--json', '--meter', 'nvml:0', '--', 'sleep', '1'], {

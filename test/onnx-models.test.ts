@@ -1,25 +1,33 @@
-// Users' own ONNX models and the ORT peer (issue 9), on tiny graphs these tests build and save themselves:
-// benchOnnxModel() and runOnnxPeer() as the bench command calls them, the .npy reader, the one-line errors for bad
-// input (exit 2 through the CLI), and — once bench.ts has the options — `etok bench --onnx` end to end.
+// Users' own ONNX models and the ORT peer, on tiny graphs these tests build and save themselves: benchOnnxModel() as
+// the bench command calls it, the ORT peer measured by the engine beside etok's kernel, the .npy reader, the
+// one-line errors for bad input (exit 2 through the CLI), and `etok bench --onnx` / `--peer onnx` end to end.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createResults, DEFAULT_PARAMS, planBench, ResultsSchema, type TimingSettings } from '@etok/core';
+import {
+  analyseMeasurement,
+  comparisonGroups,
+  DEFAULT_PARAMS,
+  planBench,
+  ResultsSchema,
+  type TimingSettings,
+  withPeers,
+} from '@etok/core';
 import { GraphBuilder } from '@etok/kernels/onnx';
+import { measureGroup } from '@etok/native';
 import { describe, expect, it } from 'vitest';
-import { spec as benchSpec } from '../packages/cli/src/commands/bench.js';
+import { nativePlan } from '../packages/cli/src/bench/measure-groups.js';
+import { spec as benchSpec } from '../packages/cli/src/bench/options.js';
 import { exitCodeFor } from '../packages/cli/src/exit-codes.js';
 import type { CommandIo } from '../packages/cli/src/io.js';
 import {
   benchOnnxModel,
   encodeNpy,
   ONNX_BENCH_OPTIONS,
+  onnxPeerFor,
   parseInputSpecs,
   parseNpy,
-  peerComparison,
   peerGraph,
   runOnnxModelCommand,
-  runOnnxPeer,
-  runPeerMeasurements,
 } from '../packages/cli/src/onnx/index.js';
 import { parseCommandArgs } from '../packages/cli/src/options.js';
 import { etok, tempDir } from './helpers/run-etok.js';
@@ -175,7 +183,7 @@ describe('benchOnnxModel: a user model under the harness', () => {
   });
 });
 
-describe('runOnnxPeer: the same configuration through ONNX Runtime', () => {
+describe('the ORT peer: the same configuration through ONNX Runtime, in the same engine group', () => {
   const request = {
     device: 'cpu',
     meter: 'model',
@@ -190,45 +198,62 @@ describe('runOnnxPeer: the same configuration through ONNX Runtime', () => {
     params: DEFAULT_PARAMS,
     profile: 'uniform' as const,
     seed: 1,
-    quality: false,
+    quality: true,
     timing: QUICK,
   };
 
-  it('measures dense through the fused GroupQueryAttention op, MLA and sparse through the plain graph', async () => {
-    const plan = planBench(request, 8 * 2 ** 30);
-    const results = [];
-    for (const config of plan.configs) results.push(await runOnnxPeer(plan, config, { meter: 'model' }));
-    const [dense, mla, sparse] = results;
-    expect(dense!.ok && (dense!.measurement as { peer?: { form: string } }).peer!.form).toMatch(
-      /GroupQueryAttention/,
+  it('picks the fused GroupQueryAttention op for dense, the plain graph for MLA and sparse, and says why not for bf16', () => {
+    const planned = planBench({ ...request, dtypes: ['f32', 'bf16'] }, 8 * 2 ** 30);
+    const { plan, noPeers } = withPeers(planned, (c) => onnxPeerFor(c));
+    const peers = plan.configs.filter((c) => c.external?.peer);
+    expect(peers.map((c) => c.variant)).toEqual(['dense@onnx:gqa', 'mla@onnx:graph', 'sparse@onnx:graph']);
+    for (const peer of peers) {
+      const own = plan.configs[plan.configs.indexOf(peer) - 1]!;
+      expect(peer.id).toBe(`${peer.variant}${own.id.slice(own.variant.length)}`);
+    }
+    expect(noPeers.map((n) => n.of)).toEqual(
+      planned.configs.filter((c) => c.dtype === 'bf16').map((c) => c.id),
     );
-    expect(mla!.ok && (mla!.measurement as { peer?: { form: string } }).peer!.form).toMatch(/MLA absorbed/);
-    expect(sparse!.ok && (sparse!.measurement as { peer?: { kind: string } }).peer!.kind).toBe('plain graph');
-    if (!dense!.ok) throw new Error('unreachable');
-    expect(dense!.measurement.id).toBe(`${plan.configs[0]!.id}@onnx`);
-    expect(dense!.measurement.energy.windows.length).toBe(3);
-    // side by side with an etok measurement of the same configuration (here: the peer itself, renamed)
-    const etokLike = { ...dense!.measurement, id: plan.configs[0]!.id };
-    const { rows } = peerComparison([etokLike], [dense!.measurement], true);
-    expect(rows).toHaveLength(1);
-    expect(rows[0]![3]).toBe('1.00×');
+    expect(noPeers[0]!.reason).toMatch(/the ORT peer graphs are f32; bf16 is not compared/);
   });
 
-  it("measures kv-int8 and kv-int4 decode with the op's own per-channel cache only when asked, and says so", async () => {
+  it('measures etok and ORT interleaved; the peer row says who computed it and is checked against the fp64 reference', async () => {
+    const planned = planBench({ ...request, variants: ['dense'] }, 8 * 2 ** 30);
+    const { plan } = withPeers(planned, (c) => onnxPeerFor(c));
+    const group = comparisonGroups(plan.configs, 8 * 2 ** 30, true);
+    expect(group).toHaveLength(1);
+    const raws = await measureGroup(
+      group[0]!.map((c) => nativePlan(c, { plan, meter: 'model', powerModel: undefined })),
+    ).result;
+    const [etokRaw, ortRaw] = raws;
+    expect(etokRaw!.executor.kind).toBe('etok');
+    expect(ortRaw!.failure).toBeUndefined();
+    expect(ortRaw!.executor.kind).toBe('onnx');
+    expect(ortRaw!.executor.description).toMatch(/GroupQueryAttention/);
+    expect(ortRaw!.relErrorVsExact).toBeLessThan(1e-5);
+    const m = analyseMeasurement(group[0]![1]!, ortRaw!, { timing: plan.timing, interleaved: true });
+    expect(m.executor).toBe('onnx');
+    expect(m.peer).toMatchObject({ family: 'onnx', name: 'gqa', leverSet: 'dense', version: '1.30.0' });
+    expect(m.energy.windows.length).toBe(3);
+    // Calls of a child executor are counted from its rate: fractional, and the window's J/call is finite.
+    for (const w of m.energy.windows) expect(w.calls).toBeGreaterThan(0);
+  });
+
+  it("measures kv-int8 and kv-int4 decode with the op's own per-channel cache only when asked, and says so", () => {
     const plan = planBench({ ...request, variants: ['kv-int8', 'kv-int4', 'dense'] }, 8 * 2 ** 30);
     const [int8, int4, dense] = plan.configs;
     for (const config of [int8!, int4!]) {
       const auto = peerGraph(config);
       expect('kind' in auto && auto.kind).toBe('plain graph');
-      const r = await runOnnxPeer(plan, config, { meter: 'model', form: 'gqa-per-channel' });
-      if (!r.ok) throw new Error(r.reason);
-      const peer = (r.measurement as { peer?: { form: string; kind: string } }).peer!;
-      expect(peer.kind).toBe('GQA op, per-channel KV');
-      expect(peer.form).toMatch(config === int8 ? /int8 KV cache with per-channel scales/ : /int4 KV cache/);
+      const chosen = peerGraph(config, 'gqa-per-channel');
+      if ('reason' in chosen) throw new Error(chosen.reason);
+      expect(chosen.kind).toBe('GQA op, per-channel KV');
+      expect(chosen.graph.form).toMatch(
+        config === int8 ? /int8 KV cache with per-channel scales/ : /int4 KV cache/,
+      );
     }
-    const refused = await runOnnxPeer(plan, dense!, { meter: 'model', form: 'gqa-per-channel' });
-    expect(refused.ok).toBe(false);
-    expect(!refused.ok && refused.reason).toMatch(/kv-int8 or kv-int4 decode only, not dense decode/);
+    const refused = peerGraph(dense!, 'gqa-per-channel');
+    expect('reason' in refused && refused.reason).toMatch(/kv-int8 or kv-int4 decode only, not dense decode/);
   });
 });
 
@@ -288,66 +313,61 @@ describe('runOnnxModelCommand: the --onnx path of etok bench', () => {
   });
 });
 
-describe('runPeerMeasurements: the --peer onnx step of etok bench', () => {
-  it('keeps ORT measurements under doc.peer, not in measurements, and prints each configuration or why not', async () => {
-    const plan = planBench(
-      {
-        device: 'cpu',
-        meter: 'model',
-        variants: ['kv-int4'],
-        dtypes: ['f32', 'bf16'],
-        phases: ['prefill'],
-        ctx: [128],
-        qLen: [16],
-        heads: [4],
-        kvHeads: [2],
-        headDim: [64],
-        rank: 64,
-        ropeDim: 32,
-        params: DEFAULT_PARAMS,
-        profile: 'uniform',
-        seed: 1,
-        quality: false,
-        timing: QUICK,
-      },
-      8 * 2 ** 30,
+describe('etok bench --peer onnx (through the CLI)', () => {
+  it('writes peer rows among the measurements, prints the best peer beside etok, and says where there is none', () => {
+    const dir = tempDir('etok-onnx-peer-');
+    const out = join(dir, 'r.json');
+    const r = etok(
+      [
+        'bench',
+        '--peer',
+        'onnx',
+        '--variants',
+        'kv-int4',
+        '--dtype',
+        'f32,bf16',
+        '--phase',
+        'prefill',
+        '--ctx',
+        '128',
+        '--q-len',
+        '16',
+        '--heads',
+        '4',
+        '--kv-heads',
+        '2',
+        '--head-dim',
+        '64',
+        '--meter',
+        'model',
+        '--time-budget',
+        '0.5',
+        '--out',
+        out,
+      ],
+      { cwd: dir, timeoutMs: 120_000 },
     );
-    const doc = createResults({
-      toolVersion: '0',
-      commit: 'x',
-      commandLine: [],
-      device: { id: 'cpu', name: 'cpu' },
-      meter: {
-        id: 'model',
-        kind: 'model',
-        measured: false,
-        method: 'model',
-        boundary: 'b',
-        updatePeriodMs: 0,
-        idleW: 0,
-      },
-      accounting: { boundary: 'chip', pue: 1, overhead: 0 },
-      host: {},
-    });
-    const table = await runPeerMeasurements(plan, 'model', doc);
-    const peer = (
-      doc as { peer?: { measurements: { id: string; peer: { kind: string } }[]; skipped: unknown[] } }
-    ).peer!;
-    expect(doc.measurements).toHaveLength(0);
-    expect(peer.measurements.map((m) => [m.id, m.peer.kind])).toEqual([
-      [`${plan.configs[0]!.id}@onnx`, 'plain graph'],
+    expect(r.status, r.stderr).toBe(0);
+    const doc = JSON.parse(readFileSync(out, 'utf8'));
+    expect(ResultsSchema.safeParse(doc).success).toBe(true);
+    const peers = doc.measurements.filter((m: { peer?: unknown }) => m.peer);
+    expect(peers.map((m: { variant: string; executor: string }) => [m.variant, m.executor])).toEqual([
+      ['kv-int4@onnx:graph', 'onnx'],
     ]);
-    expect(peer.skipped).toHaveLength(1);
-    expect(table).toMatch(/kv-int4\/prefill\/bf16.* not compared: the ORT peer graphs are f32/);
+    expect(doc.noPeers).toEqual([
+      expect.objectContaining({
+        family: 'onnx',
+        reason: expect.stringMatching(/the ORT peer graphs are f32/),
+      }),
+    ]);
+    expect(r.stdout).toMatch(/best peer beside etok/);
+    expect(r.stdout).toMatch(/kv-int4\/prefill\/f32.*onnx:graph 1\.30\.0/);
+    expect(r.stdout).toMatch(/no onnx peer for kv-int4\/prefill\/bf16.*the ORT peer graphs are f32/);
   });
 });
 
 describe('etok bench --onnx (through the CLI)', () => {
-  const wired = etok(['bench', '--help']).stdout.includes('--onnx');
-
-  it('measures a saved model, or is skipped until bench.ts has --onnx', (ctx) => {
-    if (!wired)
-      return ctx.skip('etok bench has no --onnx option yet (the lead wires benchOnnxModel into bench.ts)');
+  it('measures a saved model', () => {
     const dir = tempDir('etok-onnx-cli-');
     const file = tinyModel(dir);
     const out = join(dir, 'r.json');
@@ -363,9 +383,7 @@ describe('etok bench --onnx (through the CLI)', () => {
     expect(doc.measurements[0].variant).toBe('onnx:tiny.onnx');
   });
 
-  it('exits 2 with one line for a file that is not ONNX, dynamic dims, an unknown input', (ctx) => {
-    if (!wired)
-      return ctx.skip('etok bench has no --onnx option yet (the lead wires benchOnnxModel into bench.ts)');
+  it('exits 2 with one line for a file that is not ONNX, dynamic dims, an unknown input', () => {
     const dir = tempDir('etok-onnx-cli-');
     const notOnnx = join(dir, 'notes.onnx');
     writeFileSync(notOnnx, 'hello');

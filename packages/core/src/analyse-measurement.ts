@@ -2,7 +2,7 @@
 // bootstrap intervals, J/call = Σ joules / Σ calls, the idle share and the dynamic remainder, outliers reported.
 
 import type { BenchConfig, TimingSettings } from './bench-plan.js';
-import type { Measurement, QualitySample } from './schemas.js';
+import type { ExecutorKind, Measurement, QualitySample } from './schemas.js';
 import { bootstrapInterval, mean, median, quantile } from './statistics/summary.js';
 
 /** What the harness returns for one configuration (structurally the addon's result). */
@@ -43,6 +43,10 @@ export interface RawMeasurement {
   stopReason: string;
   windowTargetS: number;
   cancelled: boolean;
+  /** What ran the calls (absent in files of older versions: etok's own kernels). */
+  executor?: { kind: string; name?: string; description?: string; version?: string; framework?: string };
+  /** A meter fault ended the group's energy phase; the windows before it are kept. */
+  groupFault?: { code: string; message: string };
 }
 
 /** Validity reasons (shown in tables and reports; an invalid number is never presented as valid). */
@@ -54,7 +58,8 @@ export type ValidityReason =
   | 'no-energy'
   | 'drift'
   | 'throttled'
-  | 'counter-anomaly';
+  | 'counter-anomaly'
+  | 'incomplete';
 
 /**
  * Drift: J/call of the first and last thirds of the windows differ by more than their combined 95% intervals
@@ -153,6 +158,7 @@ export function analyseMeasurement(
 
   const validity: ValidityReason[] = [];
   if (raw.cancelled) validity.push('cancelled');
+  if (raw.groupFault) validity.push('incomplete');
   if (windows.length === 0) validity.push('no-energy');
   else {
     if (windows.length < Math.min(timing.minTrials, 2)) validity.push('too-few-windows');
@@ -160,17 +166,31 @@ export function analyseMeasurement(
     if (!(halfWidth <= timing.energyCiTarget)) validity.push('ci-not-reached');
     // The typical window must span the meter's updates; one short window among many is not disqualifying.
     const typical = median(windows.map((w) => (w.t1Ns - w.t0Ns) * 1e-9));
-    const neededS = Math.max(timing.minWindowS, (timing.minWindowUpdates * raw.meter.updatePeriodMs) / 1000);
-    if (typical < 0.9 * neededS) validity.push('window-too-short');
+    // The engine's window rule, as it recorded it for these windows (harness.cpp windowTargetSeconds).
+    if (typical < 0.9 * raw.windowTargetS) validity.push('window-too-short');
     if (detectDrift(windows.map((w) => w.joules / w.calls))) validity.push('drift');
     if (windows.some((w) => w.throttled)) validity.push('throttled');
     if (windows.some((w) => counterAnomaly(w, raw.meter.measured))) validity.push('counter-anomaly');
   }
   const cold = Array.from(raw.coldSamplesS ?? []);
 
+  const executor = raw.executor;
+  const peer = config.external?.peer;
   return {
     id: config.id,
     variant: config.variant,
+    executor: (executor?.kind ?? config.external?.executor ?? 'etok') as ExecutorKind,
+    ...(peer
+      ? {
+          peer: {
+            family: peer.family,
+            name: peer.name,
+            version: executor?.version ?? '',
+            leverSet: config.external!.referenceVariant ?? 'dense',
+          },
+        }
+      : {}),
+    ...(raw.groupFault ? { incomplete: `${raw.groupFault.code}: ${raw.groupFault.message}` } : {}),
     phase: config.phase,
     dtype: config.dtype,
     shape: { ...config.shape },
@@ -230,6 +250,15 @@ export function analyseMeasurement(
       idleW: raw.idleW,
       meterUpdatePeriodMs: raw.meter.updatePeriodMs,
       ...(raw.kernelPath ? { kernelPath: raw.kernelPath } : {}),
+      ...(executor?.name || executor?.framework || executor?.version
+        ? {
+            implementation: {
+              ...(executor.name ? { name: executor.name } : {}),
+              ...(executor.framework ? { framework: executor.framework } : {}),
+              ...(executor.version ? { version: executor.version } : {}),
+            },
+          }
+        : {}),
     },
   };
 }

@@ -140,32 +140,45 @@ export interface BenchRequest {
   seed: number;
   quality: boolean;
   timing?: Partial<TimingSettings>;
-  /** Users' kernels loaded with --plugin; their names may appear in `variants`. */
-  plugins?: PluginVariant[];
+  /** Users' kernels (--plugin libraries, --python callables); their names may appear in `variants`. */
+  externals?: ExternalVariant[];
   /** Coefficients for the model meter given as flags (otherwise the device table's). */
   powerModel?: { source: string; idleW: number; busyW: number };
 }
 
-/** A user's kernel (a plugin) measured as one more lever set. */
-export interface PluginVariant {
+/** Who implements a peer: the family (torch, onnx) and the implementation's name in it (sdpa-flash, graph). */
+export interface PeerIdentity {
+  family: string;
   name: string;
-  path: string;
-  description: string;
-  /** Built-in variant whose inputs it takes and whose fp64 reference judges it; null: its own inputs. */
-  referenceVariant: string | null;
 }
 
-/** Analytic cost of a plugin configuration; the caller asks the plugin itself (core never loads one). */
-export type PluginCostFn = (
-  plugin: PluginVariant,
+/** A kernel etok measures but did not write: a user's plugin or Python callable, or a peer implementation. */
+export interface ExternalVariant {
+  /** The variant name in results: the plugin's or callable's name; for a peer, `<family>:<name>`. */
+  name: string;
+  executor: 'plugin' | 'python' | 'onnx';
+  /** The plugin library or Python file (empty for the ONNX Runtime peer, whose graph etok builds). */
+  path: string;
+  description: string;
+  /** Built-in lever set whose inputs it takes and whose fp64 reference judges it; null: its own inputs. */
+  referenceVariant: string | null;
+  /** Set for peers; the configuration's variant is then `<lever set>@<family>:<name>`. */
+  peer?: PeerIdentity;
+  /** What the executor needs beyond the path (e.g. the ONNX Runtime peer's graph form). */
+  options?: Record<string, string>;
+}
+
+/** Analytic cost of an external configuration: plugins give their own; the caller asks them (core loads none). */
+export type ExternalCostFn = (
+  external: ExternalVariant,
   config: Omit<BenchConfig, 'id' | 'cost' | 'hostBytes'>,
 ) => CallCost;
 
 export interface BenchConfig {
   id: string;
   variant: string;
-  /** Set when the variant is a user's plugin; `layoutVariant` is the built-in layout its inputs follow. */
-  plugin?: PluginVariant;
+  /** Set when the variant is not etok's own kernel; `layoutVariant` is the built-in layout its inputs follow. */
+  external?: ExternalVariant;
   phase: Phase;
   dtype: Dtype;
   shape: AttentionShape;
@@ -210,26 +223,31 @@ function check(condition: boolean, message: string): void {
   if (!condition) throw new EtokError('BAD_USAGE', message);
 }
 
-/** The built-in lever set whose layout a variant's inputs follow (a plugin's reference, or dense). */
-export function layoutVariant(variant: string, plugins: readonly PluginVariant[] = []): string {
-  const plugin = plugins.find((p) => p.name === variant);
-  return plugin ? (plugin.referenceVariant ?? 'dense') : variant;
+/** The built-in lever set whose layout a variant's inputs follow (an external's reference, or dense). */
+export function layoutVariant(variant: string, externals: readonly ExternalVariant[] = []): string {
+  const external = externals.find((p) => p.name === variant);
+  return external ? (external.referenceVariant ?? 'dense') : variant;
+}
+
+/** The variant name of a peer configuration: the lever set it computes, then who computes it. */
+export function peerVariant(leverSet: string, peer: PeerIdentity): string {
+  return `${leverSet}@${peer.family}:${peer.name}`;
 }
 
 export function planBench(
   request: BenchRequest,
   hostMemoryBytes: number,
-  pluginCost?: PluginCostFn,
+  externalCost?: ExternalCostFn,
 ): BenchPlan {
-  const plugins = request.plugins ?? [];
-  const canonical = (v: string) => (plugins.some((p) => p.name === v) ? v : canonicalVariant(v));
+  const externals = request.externals ?? [];
+  const canonical = (v: string) => (externals.some((p) => p.name === v) ? v : canonicalVariant(v));
   const suite = request.suite ? SUITE_DEFINITIONS[request.suite] : undefined;
   const blocks = suite ? suite.blocks : [BASE];
   const variantsFromFlags = request.levers
     ? leverPowerSet(request.levers)
-    : (request.variants ?? (plugins.length > 0 ? [...plugins.map((p) => p.name), 'dense'] : undefined))?.map(
-        canonical,
-      );
+    : (
+        request.variants ?? (externals.length > 0 ? [...externals.map((p) => p.name), 'dense'] : undefined)
+      )?.map(canonical);
   const configs: BenchConfig[] = [];
   const seen = new Set<string>();
   for (const block of blocks) {
@@ -253,8 +271,8 @@ export function planBench(
                 for (const heads of b.heads)
                   for (const kvHeads of b.kvHeads)
                     for (const headDim of b.headDim) {
-                      const plugin = plugins.find((p) => p.name === variant);
-                      const layout = layoutVariant(variant, plugins);
+                      const external = externals.find((p) => p.name === variant);
+                      const layout = layoutVariant(variant, externals);
                       const mla = parseVariant(layout).mla;
                       const qLen = phase === 'decode' ? 1 : (qLenAxis ?? ctx);
                       check(
@@ -282,7 +300,7 @@ export function planBench(
                         dtype,
                         shape,
                         params: request.params,
-                        ...(plugin ? { plugin } : {}),
+                        ...(external ? { external } : {}),
                       };
                       const id = configId({ ...base, variant: layout }).replace(layout, variant);
                       if (seen.has(id)) continue;
@@ -293,11 +311,11 @@ export function planBench(
                         `configuration ${id} needs about ${(hostBytes / 2 ** 30).toFixed(1)} GiB of host memory; this machine has ${(hostMemoryBytes / 2 ** 30).toFixed(1)} GiB free. Lower --batch or --ctx`,
                       );
                       let cost: CallCost;
-                      if (plugin) {
-                        if (!pluginCost)
-                          throw new EtokError('BAD_USAGE', `no cost function for plugin ${plugin.name}`);
-                        cost = pluginCost(plugin, base);
-                      } else cost = callCost(base);
+                      if (external?.executor === 'plugin') {
+                        if (!externalCost)
+                          throw new EtokError('BAD_USAGE', `no cost function for plugin ${external.name}`);
+                        cost = externalCost(external, base);
+                      } else cost = callCost({ ...base, variant: layout });
                       configs.push({ ...base, id, cost, hostBytes });
                     }
   }
@@ -314,6 +332,43 @@ export function planBench(
 }
 
 export { DEFAULT_PARAMS, DTYPES, PHASES };
+
+/** A lever set of a configuration with no implementation in a peer family, and why. */
+export interface NoPeer {
+  of: string;
+  family: string;
+  reason: string;
+}
+
+/**
+ * Peers join the plan: after each of etok's own configurations, the peer implementations `decide` names for it,
+ * with the same shape (so they are measured in its interleaved group) and variant `<lever set>@<family>:<name>`.
+ * What `decide` says has no peer is returned beside the plan, to be reported, never replaced by a substitute.
+ */
+export function withPeers(
+  plan: BenchPlan,
+  decide: (config: BenchConfig) => { peers: ExternalVariant[]; none: Omit<NoPeer, 'of'>[] },
+): { plan: BenchPlan; noPeers: NoPeer[] } {
+  const configs: BenchConfig[] = [];
+  const noPeers: NoPeer[] = [];
+  for (const config of plan.configs) {
+    configs.push(config);
+    if (config.external) continue;
+    const { peers, none } = decide(config);
+    for (const n of none) noPeers.push({ of: config.id, ...n });
+    for (const peer of peers) {
+      if (!peer.peer) continue;
+      const variant = peerVariant(config.variant, peer.peer);
+      configs.push({
+        ...config,
+        variant,
+        external: peer,
+        id: `${variant}${config.id.slice(config.variant.length)}`,
+      });
+    }
+  }
+  return { plan: { ...plan, configs }, noPeers };
+}
 
 /**
  * Configurations that differ only in their lever set are measured as one group, their energy windows interleaved

@@ -27,7 +27,8 @@ export const EnergyWindowSchema = z.looseObject({
   t0Ns: finite,
   t1Ns: finite,
   joules: finite,
-  calls: z.number().int().nonnegative(),
+  /** Calls inside the window: whole for in-process executors, counted from the rate for child executors. */
+  calls: nonNegative,
 });
 
 export const TimeStatsSchema = z.looseObject({
@@ -47,6 +48,8 @@ export const EnergyStatsSchema = z.looseObject({
   /** 95% bootstrap interval of J/call over windows (etok extension). */
   ciLowJoulesPerCall: finite.optional(),
   ciHighJoulesPerCall: finite.optional(),
+  ciLowJoulesPerToken: finite.optional(),
+  ciHighJoulesPerToken: finite.optional(),
   idleJoulesPerCall: finite.optional(),
 });
 
@@ -72,6 +75,17 @@ export const QualitySchema = z.looseObject({
   sample: QualitySampleSchema.optional(),
 });
 
+export const EXECUTOR_KINDS = ['etok', 'plugin', 'onnx', 'regions', 'python'] as const;
+export const ExecutorKindSchema = z.enum(EXECUTOR_KINDS);
+
+/** Who computed a peer row: the family (torch, onnx), the implementation in it, its version, the lever set. */
+export const PeerSchema = z.looseObject({
+  family: z.string(),
+  name: z.string(),
+  version: z.string(),
+  leverSet: z.string(),
+});
+
 export const MeasurementSchema = z.looseObject({
   id: z.string(),
   variant: z.string(),
@@ -86,6 +100,10 @@ export const MeasurementSchema = z.looseObject({
   energy: EnergyStatsSchema,
   quality: QualitySchema,
   throttled: z.boolean(),
+  /** What ran the calls (SPEC §7); absent in older files, meaning etok's own kernels. */
+  executor: ExecutorKindSchema.optional(),
+  /** Set on rows of peer implementations (a PyTorch or ONNX Runtime form of a lever set). */
+  peer: PeerSchema.optional(),
 });
 
 export const ResultsSchema = z.looseObject({
@@ -107,6 +125,8 @@ export const ResultsSchema = z.looseObject({
 });
 
 export type MeterInfo = z.infer<typeof MeterInfoSchema>;
+export type ExecutorKind = z.infer<typeof ExecutorKindSchema>;
+export type Peer = z.infer<typeof PeerSchema>;
 export type EnergyWindow = z.infer<typeof EnergyWindowSchema>;
 export type TimeStats = z.infer<typeof TimeStatsSchema>;
 export type EnergyStats = z.infer<typeof EnergyStatsSchema>;

@@ -73,11 +73,27 @@ export interface NativeTiming {
   coldSamples?: number;
 }
 
+/** A child executor (Python callables, ONNX Runtime sessions): how to start it and what its setup receives. The
+ *  child speaks the executor protocol (docs/harness.md); `variant` is then the lever set it implements. */
+export interface NativeChildExecutor {
+  kind: 'python' | 'onnx';
+  command: string[];
+  env?: Record<string, string>;
+  /** JSON handed to the child's setup as it is. */
+  payloadJson: string;
+  /** Whether etok's synthetic inputs of the problem go to the child (false: it makes its own). Default true. */
+  sendInputs?: boolean;
+  setupTimeoutS?: number;
+  callTimeoutS?: number;
+}
+
 export interface NativeMeasurePlan extends NativeKernelRequest {
   device: string;
   meter: string;
   /** Path of a user's kernel plugin (include/etok/plugin.h); `variant` is then its reference variant. */
   plugin?: string;
+  /** Run by a child executor instead of in the measuring process. */
+  executor?: NativeChildExecutor;
   profile?: 'uniform' | 'peaked';
   seed?: number;
   quality?: boolean;
@@ -102,6 +118,7 @@ export interface NativeWindow {
   t0Ns: number;
   t1Ns: number;
   joules: number;
+  /** Calls inside the window: whole for in-process executors, counted from the rate for child executors. */
   calls: number;
   /** Instant power integrated over the window beside an energy counter (the cross-check). */
   sampledJoules?: number;
@@ -126,8 +143,31 @@ export interface NativeQualitySample {
   outputShare: number;
 }
 
+/** What ran a measurement. */
+export interface NativeExecutorInfo {
+  kind: 'etok' | 'plugin' | 'python' | 'onnx';
+  name?: string;
+  description?: string;
+  version?: string;
+  framework?: string;
+  /** What a child executor reports about itself beyond these (JSON text). */
+  detailsJson?: string;
+}
+
+/** A failure with a stable code, its one-line message, and detail for the results file (e.g. a traceback). */
+export interface NativeFailure {
+  code: string;
+  message: string;
+  detail?: string;
+}
+
 export interface NativeMeasureResult {
   meter: NativeMeterDescription;
+  executor: NativeExecutorInfo;
+  /** This configuration failed (its executor raised, hung or crashed); the rest of its group went on. */
+  failure?: NativeFailure;
+  /** A meter fault ended the group's energy phase; the windows finished before it are kept. */
+  groupFault?: NativeFailure;
   idleW: number;
   samplesS: Float64Array;
   coldSamplesS: Float64Array;
@@ -261,6 +301,11 @@ export interface NativeCpuRoofline {
 }
 
 export interface NativeBinding {
+  /** The engine's window rule: seconds a window must span (≥ minWindowS and ≥ minWindowUpdates updates). */
+  windowTargetS(
+    timing: Pick<NativeTiming, 'minWindowS' | 'minWindowUpdates'>,
+    updatePeriodMs: number,
+  ): number;
   capabilities(): NativeCapabilities;
   listDevices(): NativeDevice[];
   listMeters(): NativeMeterAvailability[];

@@ -1,6 +1,14 @@
 // @etok/native: what the rest of etok may use of the addon. The raw binding stays behind loadBinding().
 export type * from './binding.js';
 export { capabilities, listDevices, listMeters } from './discovery.js';
+export {
+  type ChildProblem,
+  type ChildSession,
+  EXECUTOR_PROTOCOL,
+  ExecutorFailure,
+  type SetupRequest,
+  serveExecutor,
+} from './executor-child.js';
 export { IsolatedMeasureError, measureGroupIsolated } from './isolated.js';
 export {
   cpuKernelIsa,
@@ -13,5 +21,16 @@ export {
 } from './kernels.js';
 export { AddonLoadError, loadBinding } from './load.js';
 export { type MeasureHandle, measure, measureGroup } from './measure.js';
-export { openMeter } from './meters.js';
+export { openMeter, windowTargetS } from './meters.js';
 export { inspectPlugin, pluginCost } from './plugins.js';
+export {
+  type ExecutorTimeouts,
+  listPythonCallables,
+  type PythonCallable,
+  PythonFileError,
+  type PythonListing,
+  peerFile,
+  pythonExecutor,
+  pythonInterpreter,
+  pythonPackageDir,
+} from './python.js';

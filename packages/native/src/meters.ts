@@ -18,3 +18,12 @@ export function openMeter(
   const binding = loadBinding();
   return modelUtilization ? new binding.Meter(id, device, modelUtilization) : new binding.Meter(id, device);
 }
+
+/** The engine's window rule (harness.cpp), for windows it observes but does not drive: seconds a window must span
+ *  for a meter updating every `updatePeriodMs` (at least minWindowS and minWindowUpdates updates). */
+export function windowTargetS(
+  timing: { minWindowS?: number; minWindowUpdates?: number },
+  updatePeriodMs: number,
+): number {
+  return loadBinding().windowTargetS(timing, updatePeriodMs);
+}

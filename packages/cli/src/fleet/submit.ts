@@ -6,7 +6,8 @@ import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EtokError } from '@etok/core';
-import { spec as benchSpec, requestFromArgs } from '../commands/bench.js';
+import { spec as benchSpec } from '../bench/options.js';
+import { requestFromArgs } from '../bench/request.js';
 import type { CommandIo } from '../io.js';
 import {
   choiceOption,

@@ -1,10 +1,7 @@
-// What `etok bench` needs for ONNX Runtime, so that bench.ts only declares the options and hands over:
-// `--onnx FILE --tokens-per-run N [--input name=SHAPE|FILE.npy …]` (a user's model, its own results document) and
-// `--peer onnx` (each configuration also measured through ORT, kept under `peer` in the results document so that
-// commands reading `measurements` never mistake ORT for an etok kernel, and printed side by side with the ratio).
+// `etok bench --onnx FILE --tokens-per-run N [--input name=SHAPE|FILE.npy …]`: a user's model, measured by the
+// engine through the ONNX Runtime executor, written as its own results document and printed as J/run and J/token.
 import { resolve } from 'node:path';
 import {
-  type BenchPlan,
   EtokError,
   type Measurement,
   type Results,
@@ -17,8 +14,7 @@ import type { CommandIo } from '../io.js';
 import { type ParsedArgs, parseNumber, parsePositiveInt, stringOption } from '../options.js';
 import { writeJsonAtomic } from '../output/results-writer.js';
 import { renderTable, si } from '../output/table.js';
-import { benchOnnxModel } from './model-runner.js';
-import { peerComparison, runOnnxPeer } from './peer.js';
+import { benchOnnxModel } from './model-bench.js';
 
 function allValues(args: ParsedArgs, name: string): string[] {
   const v = args.values[name];
@@ -142,39 +138,4 @@ function renderModelTable(doc: Results, m: Measurement): string {
       ],
     )
   );
-}
-
-/**
- * `--peer onnx`, after etok's own measurements: each configuration of the plan through ORT with the same meter.
- * Stores `doc.peer = { runtime, measurements, skipped }` and returns the side-by-side table to print.
- */
-export async function runPeerMeasurements(
-  plan: BenchPlan,
-  meter: string,
-  doc: Results,
-  options: { onProgress?: (label: string, fraction: number) => void; cancelled?: () => boolean } = {},
-): Promise<string> {
-  const measurements: Measurement[] = [];
-  const skipped: { id: string; reason: string }[] = [];
-  const peerDoc = doc as Results & { peer?: unknown };
-  for (const config of plan.configs) {
-    if (options.cancelled?.()) break;
-    const result = await runOnnxPeer(plan, config, {
-      meter,
-      ...(options.onProgress
-        ? { onProgress: (stage: string, f: number) => options.onProgress!(`ORT ${config.id}: ${stage}`, f) }
-        : {}),
-      ...(options.cancelled ? { cancelled: options.cancelled } : {}),
-    });
-    if (result.ok) measurements.push(result.measurement);
-    else skipped.push({ id: result.id, reason: result.reason });
-    peerDoc.peer = { runtime: 'onnxruntime', measurements, skipped };
-  }
-  const { columns, rows } = peerComparison(doc.measurements, measurements, !doc.meter.measured);
-  const lines = [
-    `etok vs ONNX Runtime (same inputs, meter ${meter}; ratio = ORT ÷ etok):`,
-    renderTable(columns, rows),
-  ];
-  for (const s of skipped) lines.push(`ORT: ${s.id} not compared: ${s.reason}`);
-  return `${lines.join('\n').trimEnd()}\n`;
 }

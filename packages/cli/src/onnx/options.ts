@@ -1,5 +1,6 @@
-// The options `etok bench` gains for ONNX Runtime (issue 9), in a module of their own with no heavy imports, so
-// bench.ts can declare them statically and load bench-hook.ts (protobufjs, onnxruntime-node) only when used.
+// The options of `etok bench` for peers and for users' ONNX models, in a module of their own with no heavy imports,
+// so the bench command can declare them statically and load ONNX Runtime (protobufjs, onnxruntime-node) only when
+// they are used.
 import { EtokError } from '@etok/core';
 import { type OptionSpec, type ParsedArgs, stringOption } from '../options.js';
 
@@ -8,7 +9,8 @@ export const ONNX_BENCH_OPTIONS: OptionSpec[] = [
     name: 'peer',
     type: 'string',
     value: 'NAME',
-    description: 'also measure each configuration through a peer runtime and print both: onnx (ONNX Runtime)',
+    description:
+      'also measure the best implementation of each lever set in peer families, in the same interleaved group: torch (PyTorch), onnx (ONNX Runtime); comma-separated',
   },
   {
     name: 'onnx',
@@ -31,11 +33,19 @@ export const ONNX_BENCH_OPTIONS: OptionSpec[] = [
   },
 ];
 
-/** The peer named by --peer, or null; anything but `onnx` is bad usage. */
-export function requestedPeer(args: ParsedArgs): 'onnx' | null {
-  const peer = stringOption(args, 'peer');
-  if (peer === undefined) return null;
-  if (peer !== 'onnx')
-    throw new EtokError('BAD_USAGE', `--peer '${peer}' is not a known peer; peers are: onnx`);
-  return 'onnx';
+export const PEER_FAMILIES = ['torch', 'onnx'] as const;
+export type PeerFamily = (typeof PEER_FAMILIES)[number];
+
+/** The peer families named by --peer (none when absent); an unknown one is bad usage. */
+export function requestedPeers(args: ParsedArgs): PeerFamily[] {
+  const text = stringOption(args, 'peer');
+  if (text === undefined) return [];
+  const families = text.split(',').map((s) => s.trim());
+  for (const f of families)
+    if (!(PEER_FAMILIES as readonly string[]).includes(f))
+      throw new EtokError(
+        'BAD_USAGE',
+        `--peer '${f}' is not a peer family; families are: ${PEER_FAMILIES.join(', ')}`,
+      );
+  return [...new Set(families)] as PeerFamily[];
 }

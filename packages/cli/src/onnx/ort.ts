@@ -95,12 +95,6 @@ function describeBackends(ort: OrtModule): string {
     .join(', ');
 }
 
-/** Whether the installed package lists a CUDA backend at all (it may still need its provider library). */
-export async function ortListsCuda(): Promise<boolean> {
-  const ort = await loadOrt();
-  return ort.listSupportedBackends().some((b) => b.name === 'cuda');
-}
-
 export async function toTensors(feeds: Record<string, OnnxFeed>): Promise<Record<string, Tensor>> {
   const ort = await loadOrt();
   return Object.fromEntries(

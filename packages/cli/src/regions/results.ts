@@ -1,5 +1,7 @@
-// Regions → an etok.results/v1 document: one measurement per region name, one energy window per begin/end pair,
-// with the same statistics and validity rules as `etok bench`.
+// Regions → an etok.results/v1 document: one measurement per region name, one energy window per begin/end pair.
+// A region-marked process chooses its own windows, so the engine observes rather than drives it: its window rule
+// (from the engine itself) judges each window, and the same statistics and validity rules as `etok bench` apply;
+// the engine's stopping rules cannot (the process decides how many calls it makes).
 import {
   analyseMeasurement,
   type BenchConfig,
@@ -9,6 +11,7 @@ import {
   type RawMeasurement,
   type TimingSettings,
 } from '@etok/core';
+import { windowTargetS } from '@etok/native';
 import type { RegionWindow } from './protocol.js';
 
 export interface RegionMeter {
@@ -21,9 +24,9 @@ export interface RegionMeter {
   note?: string;
 }
 
-/** Seconds a window needs for this meter (the harness's rule: ≥ 200 ms and ≥ 20 counter updates). */
+/** Seconds a window needs for this meter: the engine's window rule (≥ 200 ms and ≥ 20 counter updates). */
 export function neededWindowS(meter: RegionMeter, timing: TimingSettings = DEFAULT_TIMING): number {
-  return Math.max(timing.minWindowS, (timing.minWindowUpdates * meter.updatePeriodMs) / 1000);
+  return windowTargetS(timing, meter.updatePeriodMs);
 }
 
 /** How many calls a region needs so its windows span enough meter updates (a suggestion for the user). */
@@ -53,6 +56,7 @@ export function regionMeasurements(
     };
     const raw: RawMeasurement = {
       meter,
+      executor: { kind: 'regions', name },
       idleW,
       samplesS: mine.map((w) => ((w.t1Ns - w.t0Ns) * 1e-9) / w.calls),
       windows: mine.map((w) => ({ t0Ns: w.t0Ns, t1Ns: w.t1Ns, joules: w.joules, calls: w.calls })),

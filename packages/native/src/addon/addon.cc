@@ -7,6 +7,7 @@
 #include "addon/workers.h"
 #include "devices/devices.h"
 #include "etok/kernels/attention.h"
+#include "harness/harness.h"
 #include "meters/meter.h"
 #include "plugins/plugin.h"
 
@@ -170,7 +171,23 @@ Napi::Value PluginCost(const Napi::CallbackInfo& info) {
   }
 }
 
+/** windowTargetS(timing, updatePeriodMs) → seconds: the engine's window rule, for windows it observes but does
+    not drive (regions a process marks). */
+Napi::Value WindowTargetS(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    Napi::Object request = Napi::Object::New(env);
+    request.Set("timing", info.Length() > 0 && info[0].IsObject() ? info[0] : Napi::Object::New(env));
+    const harness::MeasurePlan plan = toPlan(request);
+    const double periodMs = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0.0;
+    return Napi::Number::New(env, harness::windowTargetSeconds(plan, periodMs));
+  } catch (...) {
+    throw toJsError(env, std::current_exception());
+  }
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("windowTargetS", Napi::Function::New(env, WindowTargetS, "windowTargetS"));
   exports.Set("inspectPlugin", Napi::Function::New(env, InspectPlugin, "inspectPlugin"));
   exports.Set("pluginCost", Napi::Function::New(env, PluginCost, "pluginCost"));
   exports.Set("capabilities", Napi::Function::New(env, Capabilities, "capabilities"));

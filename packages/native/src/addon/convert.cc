@@ -70,6 +70,28 @@ harness::MeasurePlan toPlan(const Napi::Object& o) {
   plan.meter = stringField(o, "meter", plan.meter);
   plan.profile = stringField(o, "profile", plan.profile);
   plan.pluginPath = stringField(o, "plugin", "");
+  if (o.Has("executor") && o.Get("executor").IsObject()) {
+    // A child executor (Python, ONNX Runtime): how to start it and what to hand its setup.
+    const Napi::Object e = o.Get("executor").As<Napi::Object>();
+    plan.child = true;
+    harness::ChildSpec& c = plan.childSpec;
+    c.kind = stringField(e, "kind", "python");
+    const Napi::Value command = e.Get("command");
+    if (!command.IsArray() || command.As<Napi::Array>().Length() == 0)
+      throw std::invalid_argument("executor.command must be a non-empty array of strings");
+    for (uint32_t i = 0; i < command.As<Napi::Array>().Length(); i++)
+      c.command.push_back(command.As<Napi::Array>().Get(i).ToString().Utf8Value());
+    const Napi::Object env = objectField(e, "env");
+    const Napi::Array keys = env.GetPropertyNames();
+    for (uint32_t i = 0; i < keys.Length(); i++) {
+      const std::string key = keys.Get(i).ToString().Utf8Value();
+      c.env.push_back(key + "=" + env.Get(key).ToString().Utf8Value());
+    }
+    c.payloadJson = stringField(e, "payloadJson", "{}");
+    if (e.Has("sendInputs")) c.sendInputs = e.Get("sendInputs").ToBoolean();
+    c.setupTimeoutS = numberField(e, "setupTimeoutS", c.setupTimeoutS);
+    c.callTimeoutS = numberField(e, "callTimeoutS", c.callTimeoutS);
+  }
   plan.seed = static_cast<uint64_t>(intField(o, "seed", 1));
   plan.threads = static_cast<int>(intField(o, "threads", 0));
   if (o.Has("quality")) plan.quality = o.Get("quality").ToBoolean();
@@ -142,7 +164,7 @@ Napi::Object fromResult(Napi::Env env, const harness::MeasureResult& r) {
     w.Set("t0Ns", static_cast<double>(r.windows[i].t0Ns));
     w.Set("t1Ns", static_cast<double>(r.windows[i].t1Ns));
     w.Set("joules", r.windows[i].joules);
-    w.Set("calls", static_cast<double>(r.windows[i].calls));
+    w.Set("calls", r.windows[i].calls);
     const auto& win = r.windows[i];
     if (!std::isnan(win.sampledJ)) w.Set("sampledJoules", win.sampledJ);
     w.Set("throttled", win.throttled);
@@ -191,6 +213,23 @@ Napi::Object fromResult(Napi::Env env, const harness::MeasureResult& r) {
     o.Set("timeline", timeline);
   }
   if (!r.crossCheckError.empty()) o.Set("crossCheckError", r.crossCheckError);
+  Napi::Object executor = Napi::Object::New(env);
+  executor.Set("kind", r.executor.kind);
+  if (!r.executor.name.empty()) executor.Set("name", r.executor.name);
+  if (!r.executor.description.empty()) executor.Set("description", r.executor.description);
+  if (!r.executor.version.empty()) executor.Set("version", r.executor.version);
+  if (!r.executor.framework.empty()) executor.Set("framework", r.executor.framework);
+  if (!r.executor.detailsJson.empty()) executor.Set("detailsJson", r.executor.detailsJson);
+  o.Set("executor", executor);
+  auto failure = [&](const harness::Failure& f) {
+    Napi::Object x = Napi::Object::New(env);
+    x.Set("code", f.code);
+    x.Set("message", f.message);
+    if (!f.detail.empty()) x.Set("detail", f.detail);
+    return x;
+  };
+  if (r.failure) o.Set("failure", failure(*r.failure));
+  if (r.groupFault) o.Set("groupFault", failure(*r.groupFault));
   o.Set("stopReason", r.stopReason);
   o.Set("windowTargetS", r.windowTargetS);
   o.Set("cancelled", r.cancelled);
@@ -214,6 +253,10 @@ Napi::Error toJsError(Napi::Env env, const std::exception_ptr& error) {
     return codedError(env, e.code(), e.what());
   } catch (const plugins::PluginError& e) {
     return codedError(env, e.code(), e.what());
+  } catch (const harness::ExecutorError& e) {
+    Napi::Error js = codedError(env, e.code(), e.what());
+    if (!e.detail().empty()) js.Set("detail", Napi::String::New(env, e.detail()));
+    return js;
   } catch (const std::invalid_argument& e) {
     return codedError(env, "BAD_USAGE", e.what());
   } catch (const std::bad_alloc&) {

@@ -1,9 +1,11 @@
-// The measurement harness. For a group of plans on one device and meter:
-//   quality (fp64 references, of the whole output or of an affordable part) → idle baseline → per plan:
-//   warm-up, cold samples, hot samples → energy windows interleaved across plans in a fresh random order each
-//   round, until every plan's J/call interval is tight or the budget ends.
+// The measurement engine. For a group of plans on one device and meter, whatever executes them:
+//   prepare each executor → quality (fp64 references, of the whole output or of an affordable part) → idle
+//   baseline → per plan: warm-up, cold samples, hot samples → energy windows interleaved across plans in a fresh
+//   random order each round, until every plan's J/call interval is tight or the budget ends.
 // Rules borrowed and why: nvbench's noise-driven stop (0.5% after a minimum time, capped), Zeus's warm-up and
 // repeated windows, Yang et al. (SC'24) on NVML: windows span many counter updates and start at shifted phases.
+// A configuration whose executor fails (an exception in a user's callable, a hang, a crash) ends with a failure
+// and the rest of the group goes on; a meter fault ends the energy phase and keeps every finished window.
 #include "harness/harness.h"
 
 #include <algorithm>
@@ -16,7 +18,8 @@
 
 #include "devices/devices.h"
 #include "etok/kernels/attention.h"
-#include "meters/edges.h"
+#include "harness/energy_window.h"
+#include "harness/kernel_executor.h"
 #include "meters/power_timeline.h"
 #include "plugins/plugin.h"
 
@@ -38,7 +41,13 @@ double relativeHalfWidth(const std::vector<double>& xs) {
   return m != 0 ? 1.96 * se / std::fabs(m) : INFINITY;
 }
 
-/** Evicts the CPU caches by streaming through a buffer larger than any last-level cache (cold samples). */
+double median(std::vector<double> xs) {
+  std::sort(xs.begin(), xs.end());
+  return xs.empty() ? 0.0 : xs[xs.size() / 2];
+}
+
+/** Evicts the CPU caches by streaming through a buffer larger than any last-level cache (cold samples). The
+    caches are shared, so this serves executors in child processes too. */
 class CacheFlusher {
  public:
   CacheFlusher() : buffer_(64u << 20, 1) {}
@@ -57,23 +66,31 @@ class CacheFlusher {
 
 struct Subject {
   const MeasurePlan* plan;
-  std::unique_ptr<kernels::PreparedAttention> kernel;
+  std::unique_ptr<Executor> executor;
   MeasureResult result;
   std::vector<double> joulesPerCall;
   int64_t callsPerWindow = 1;
   bool energyDone = false;
+  bool active() const { return executor != nullptr && !result.failure; }
 };
 
-std::unique_ptr<kernels::PreparedAttention> prepare(const MeasurePlan& plan, const kernels::HostTensors* inputs) {
-  const int index = devices::parseDeviceId(plan.device);
-  if (!plan.pluginPath.empty()) return plugins::Plugin::load(plan.pluginPath)->prepare(plan.problem, index, inputs);
-  if (index < 0) return kernels::prepareCpu(plan.problem, *inputs, plan.threads);
-  return kernels::prepareCuda(plan.problem, *inputs, index);
+/** A plugin without a reference variant makes its own inputs and cannot be checked against a reference; a child
+    that is sent no inputs (a user's own model) likewise. */
+bool takesInputs(const MeasurePlan& plan) {
+  if (plan.child) return plan.childSpec.sendInputs;
+  return plan.pluginPath.empty() || !plugins::Plugin::load(plan.pluginPath)->info().referenceVariant.empty();
 }
 
-/** A plugin without a reference variant makes its own inputs and cannot be checked against a reference. */
-bool takesInputs(const MeasurePlan& plan) {
-  return plan.pluginPath.empty() || !plugins::Plugin::load(plan.pluginPath)->info().referenceVariant.empty();
+std::unique_ptr<Executor> prepare(const MeasurePlan& plan, const kernels::HostTensors* inputs,
+                                  const std::atomic<bool>& cancel) {
+  if (plan.child) return std::make_unique<ChildExecutor>(plan.childSpec, plan.problem, plan.device, inputs, cancel);
+  const int index = devices::parseDeviceId(plan.device);
+  if (!plan.pluginPath.empty()) {
+    auto plugin = plugins::Plugin::load(plan.pluginPath);
+    return std::make_unique<KernelExecutor>(plugin->prepare(plan.problem, index, inputs), "plugin", plugin->info().name);
+  }
+  if (index < 0) return std::make_unique<KernelExecutor>(kernels::prepareCpu(plan.problem, *inputs, plan.threads), "etok", "");
+  return std::make_unique<KernelExecutor>(kernels::prepareCuda(plan.problem, *inputs, index), "etok", "");
 }
 
 /** Quality against the fp64 references: of the whole output when the references fit the budget, else of the
@@ -81,14 +98,17 @@ bool takesInputs(const MeasurePlan& plan) {
 void checkQuality(Subject& s, const kernels::HostTensors& inputs) {
   const MeasurePlan& plan = *s.plan;
   if (!plan.quality) return;
-  s.kernel->poisonOutput();  // a kernel that writes nothing must not pass on stale or zeroed memory
-  s.kernel->run();
-  s.kernel->synchronize();
+  const auto output = s.executor->outputOfOneCall();
+  if (!output) {
+    const auto* child = dynamic_cast<const ChildExecutor*>(s.executor.get());
+    s.result.qualityNote = "no quality check: " + (child ? child->noOutputReason() : std::string("no output"));
+    return;
+  }
   const kernels::ProblemSample sample = kernels::chooseSample(plan.problem, plan.maxReferenceFlops);
   try {
     const kernels::Problem part = kernels::sampleProblem(plan.problem, sample);
     const kernels::HostTensors partInputs = kernels::sampleInputs(plan.problem, inputs, sample);
-    const auto out = kernels::sampleOutput(plan.problem, s.kernel->output(), sample);
+    const auto out = kernels::sampleOutput(plan.problem, *output, sample);
     s.result.relErrorVsExact = kernels::relativeL2(out, kernels::referenceExact(part, partInputs));
     s.result.relErrorVsDense = kernels::relativeL2(out, kernels::referenceDense(part, partInputs));
     if (!sample.whole) {
@@ -102,42 +122,42 @@ void checkQuality(Subject& s, const kernels::HostTensors& inputs) {
   }
 }
 
+/** Calls per request to a child executor: enough to make its round trip small against the calls (about 20 ms of
+    them), few enough that the stopping rules still look often. In-process executors take one call at a time. */
+int chunkFor(const Executor& e, double callS) {
+  if (e.inProcess() || callS <= 0) return 1;
+  return static_cast<int>(std::clamp(0.02 / callS, 1.0, 256.0));
+}
+
 /** Warm-up, cold samples, then hot synchronised samples until the mean is known to noiseTarget, the noise stops
     improving (a plateau: no 10% gain over the last third of the elapsed time), or maxTimeS passes. */
-void timeCalls(Subject& s, CacheFlusher& flusher, const std::atomic<bool>& cancel, const std::function<void(double)>& report) {
+void timeCalls(Subject& s, CacheFlusher& flusher, const std::atomic<bool>& cancel,
+               const std::function<void(double)>& report) {
   const MeasurePlan& plan = *s.plan;
-  kernels::PreparedAttention& k = *s.kernel;
+  Executor& e = *s.executor;
   const int64_t warm0 = nowNs();
-  for (int64_t calls = 0; (secondsSince(warm0) < plan.warmupS || calls < 2) && !cancel.load(); calls++) {
-    k.run();
-    k.synchronize();
+  double lastCallS = 0;
+  for (int64_t calls = 0; (secondsSince(warm0) < plan.warmupS || calls < 2) && !cancel.load();) {
+    const auto samples = e.timedCalls(chunkFor(e, lastCallS), false);
     // A measurement needs tens of calls; one that alone outlasts the timing limit would run for hours.
-    if (calls == 0 && secondsSince(warm0) > plan.maxTimeS)
-      throw meters::MeterError("CALL_TOO_SLOW", "one call took " + std::to_string(secondsSince(warm0)) +
+    if (calls == 0 && samples.front() > plan.maxTimeS)
+      throw meters::MeterError("CALL_TOO_SLOW", "one call took " + std::to_string(samples.front()) +
                                                     " s, more than the timing limit of " + std::to_string(plan.maxTimeS) +
                                                     " s; a measurement needs tens of calls: lower --ctx, --batch or --q-len");
+    calls += static_cast<int64_t>(samples.size());
+    lastCallS = median(samples);
   }
-  // Per-call time: the device's own clock (CUDA events) where the kernel has one, else steady_clock around
-  // run() + synchronize().
-  auto timedCall = [&k]() {
-    const int64_t c0 = nowNs();
-    k.run();
-    k.synchronize();
-    const double host = static_cast<double>(nowNs() - c0) * 1e-9;
-    const double device = k.lastRunDeviceSeconds();
-    return device >= 0 ? device : host;
-  };
   const bool cpu = plan.device == "cpu";
   for (int i = 0; i < plan.coldSamples && !cancel.load(); i++) {
     if (cpu) flusher.flush();
-    else k.flushDeviceCaches();  // L2 eviction queued on the kernel's stream, outside its timed events
-    s.result.coldSamplesS.push_back(timedCall());
+    const auto cold = e.timedCalls(1, !cpu);  // a device executor evicts its own caches, outside the call's time
+    s.result.coldSamplesS.push_back(cold.front());
   }
   const int64_t timing0 = nowNs();
   double bestNoise = INFINITY, bestNoiseAtS = 0;
   s.result.timingStopReason = "time-limit";
   while (!cancel.load()) {
-    s.result.samplesS.push_back(timedCall());
+    for (double x : e.timedCalls(chunkFor(e, lastCallS), false)) s.result.samplesS.push_back(x);
     const double elapsed = secondsSince(timing0);
     report(elapsed / plan.maxTimeS);
     if (elapsed >= plan.maxTimeS) break;
@@ -157,12 +177,42 @@ void timeCalls(Subject& s, CacheFlusher& flusher, const std::atomic<bool>& cance
   }
 }
 
-double median(std::vector<double> xs) {
-  std::sort(xs.begin(), xs.end());
-  return xs.empty() ? 0.0 : xs[xs.size() / 2];
+/** What a failure of one configuration says; rethrows what is not a configuration's own failure (a meter fault,
+    an out-of-range request). */
+Failure failureOf(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const ExecutorError& e) {
+    return {e.code(), e.what(), e.detail()};
+  } catch (const plugins::PluginError& e) {
+    return {e.code(), e.what(), ""};
+  } catch (const kernels::BadShape& e) {
+    return {"BAD_SHAPE", e.what(), e.field()};
+  } catch (const meters::MeterError& e) {
+    if (e.code() == "CALL_TOO_SLOW") return {e.code(), e.what(), ""};
+    throw;
+  } catch (const std::bad_alloc&) {
+    return {"OUT_OF_MEMORY", "out of host memory while preparing the measurement", ""};
+  } catch (const std::invalid_argument&) {
+    throw;
+  } catch (const std::exception& e) {
+    // Backends prefix their messages with a code ("CUDA_ERROR: ...", "CUDA_NOT_COMPILED: ...").
+    const std::string message = e.what();
+    const auto colon = message.find(": ");
+    const std::string head = colon == std::string::npos ? "" : message.substr(0, colon);
+    const bool coded = !head.empty() && head.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ_") == std::string::npos;
+    if (!coded) throw;
+    return {head, message.substr(colon + 2), ""};
+  }
 }
 
+bool isCancel(const Failure& f) { return f.code == "CANCELLED"; }
+
 }  // namespace
+
+double windowTargetSeconds(const MeasurePlan& plan, double updatePeriodMs) {
+  return std::max(plan.minWindowS, plan.minWindowUpdates * updatePeriodMs * 1e-3);
+}
 
 std::vector<MeasureResult> measureGroup(const std::vector<MeasurePlan>& plans, const ProgressFn& progress,
                                         const std::atomic<bool>& cancel) {
@@ -182,20 +232,44 @@ std::vector<MeasureResult> measureGroup(const std::vector<MeasurePlan>& plans, c
   const meters::MeterDescription description = meter->describe();
 
   std::vector<Subject> subjects(plans.size());
+  // Each subject's own failure ends it alone: `attempt` records it and says whether to go on with it.
+  auto attempt = [&](Subject& s, const std::function<void()>& step) {
+    if (!s.active()) return;
+    try {
+      step();
+    } catch (...) {
+      Failure f = failureOf(std::current_exception());
+      if (isCancel(f)) return;  // the engine stops at the next check and marks the results cancelled
+      s.result.failure = f;
+      s.executor.reset();  // its process, device memory and files go now
+    }
+  };
+
   for (size_t i = 0; i < plans.size(); i++) {
     report("quality", 0.05 * static_cast<double>(i) / n);
     Subject& s = subjects[i];
     s.plan = &plans[i];
     s.result.meter = description;
-    if (takesInputs(plans[i])) {
-      const kernels::HostTensors inputs = kernels::syntheticInputs(plans[i].problem, plans[i].profile, plans[i].seed);
-      s.kernel = prepare(plans[i], &inputs);
-      checkQuality(s, inputs);
-    } else {
-      s.kernel = prepare(plans[i], nullptr);
-      s.result.qualityNote = "plugin makes its own inputs and names no reference variant: no quality check";
+    try {
+      if (takesInputs(plans[i])) {
+        const kernels::HostTensors inputs = kernels::syntheticInputs(plans[i].problem, plans[i].profile, plans[i].seed);
+        s.executor = prepare(plans[i], &inputs, cancel);
+        attempt(s, [&] { checkQuality(s, inputs); });
+      } else {
+        s.executor = prepare(plans[i], nullptr, cancel);
+        s.result.qualityNote = plans[i].child ? "the executor makes its own inputs: no quality check"
+                                              : "plugin makes its own inputs and names no reference variant: no quality check";
+      }
+    } catch (...) {
+      Failure f = failureOf(std::current_exception());
+      if (!isCancel(f)) s.result.failure = f;
+      s.executor.reset();
     }
-    s.result.kernelPath = s.kernel->describe();
+    if (s.executor) {
+      s.result.executor = s.executor->info();
+      s.result.kernelPath = s.result.executor.description;
+      for (int pid : s.executor->processIds()) meter->addProcess(pid);
+    }
     if (cancel.load()) break;
   }
 
@@ -212,87 +286,88 @@ std::vector<MeasureResult> measureGroup(const std::vector<MeasurePlan>& plans, c
 
   CacheFlusher flusher;
   for (size_t i = 0; i < subjects.size() && !cancel.load(); i++) {
-    if (!subjects[i].kernel) continue;
-    timeCalls(subjects[i], flusher, cancel, [&](double f) { report("timing", 0.05 + 0.35 * (static_cast<double>(i) + std::min(1.0, f)) / n); });
+    attempt(subjects[i], [&] {
+      timeCalls(subjects[i], flusher, cancel,
+                [&](double f) { report("timing", 0.05 + 0.35 * (static_cast<double>(i) + std::min(1.0, f)) / n); });
+    });
   }
 
   // Energy: windows of back-to-back calls spanning ≥ minWindowUpdates meter updates and ≥ minWindowS.
-  const double windowS = std::max(lead.minWindowS, lead.minWindowUpdates * description.updatePeriodMs * 1e-3);
+  const double windowS = windowTargetSeconds(lead, description.updatePeriodMs);
   for (auto& s : subjects) {
     s.result.windowTargetS = windowS;
-    if (!s.kernel || cancel.load()) continue;
+    if (!s.active() || cancel.load() || !s.executor->inProcess()) continue;
     // Calibrate calls per window on back-to-back calls (synchronised samples include per-call overhead that
     // back-to-back calls do not pay), then pad 10% so windows do not fall short of the target.
-    const double m = median(s.result.samplesS);
-    int64_t probe = m > 0 ? std::max<int64_t>(1, static_cast<int64_t>(windowS / 4 / m)) : 1;
-    const int64_t p0 = nowNs();
-    for (int64_t c = 0; c < probe && !cancel.load(); c++) s.kernel->run();
-    s.kernel->synchronize();
-    const double perCall = secondsSince(p0) / static_cast<double>(probe);
-    s.callsPerWindow = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(1.1 * windowS / std::max(perCall, 1e-9))));
+    attempt(s, [&] {
+      const double m = median(s.result.samplesS);
+      const int64_t probe = m > 0 ? std::max<int64_t>(1, static_cast<int64_t>(windowS / 4 / m)) : 1;
+      const CallSpan span =
+          s.executor->runWhile([&](double calls) { return calls < static_cast<double>(probe) && !cancel.load(); }, 0);
+      const double perCall = span.calls > 0 ? static_cast<double>(span.t1Ns - span.t0Ns) * 1e-9 / span.calls : m;
+      s.callsPerWindow = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(1.1 * windowS / std::max(perCall, 1e-9))));
+    });
   }
   std::mt19937_64 rng(lead.seed ^ 0x9e3779b97f4a7c15ull);
   std::uniform_real_distribution<double> phase(0.0, std::max(1.0, description.updatePeriodMs));
   const double budgetS = lead.energyBudgetS * n;
-  // Cross-check (meters issue): beside an energy counter, integrate the meter's instant power over the same
-  // windows, so each result says how far the two disagree. Only where the meter has an instant source.
-  // Without an instant source the timeline still records power (from energy differences) for reports, and the
-  // windows carry no cross-check.
+  // Cross-check: beside an energy counter, integrate the meter's instant power over the same windows, so each
+  // result says how far the two disagree. Only where the meter has an instant source. Without one the timeline
+  // still records power (from energy differences) for reports, and the windows carry no cross-check.
   std::unique_ptr<meters::PowerTimeline> timeline;
-  meters::PowerReading probePower;
-  const bool instant = meter->readPower(probePower);
-  if (lead.crossCheckPeriodMs > 0)
-    timeline = std::make_unique<meters::PowerTimeline>(
-        *meter, std::max(lead.crossCheckPeriodMs, instant ? 0.0 : description.updatePeriodMs), 200000);
-  const bool crossCheck = timeline && instant && description.method == "energy-counter";
+  std::optional<Failure> groupFault;
+  bool crossCheck = false;
+  try {
+    meters::PowerReading probePower;
+    const bool instant = meter->readPower(probePower);
+    if (lead.crossCheckPeriodMs > 0)
+      timeline = std::make_unique<meters::PowerTimeline>(
+          *meter, std::max(lead.crossCheckPeriodMs, instant ? 0.0 : description.updatePeriodMs), 200000);
+    crossCheck = timeline && instant && description.method == "energy-counter";
+  } catch (const meters::MeterError& e) {
+    groupFault = Failure{e.code(), e.what(), ""};
+  }
   const int64_t energy0 = nowNs();
   std::vector<size_t> order(subjects.size());
   std::iota(order.begin(), order.end(), 0);
-  while (!cancel.load()) {
+  while (!cancel.load() && !groupFault) {
     std::shuffle(order.begin(), order.end(), rng);
     bool any = false;
     for (size_t idx : order) {
       Subject& s = subjects[idx];
-      if (s.energyDone || !s.kernel || cancel.load()) continue;
+      if (s.energyDone || !s.active() || cancel.load() || groupFault) continue;
       any = true;
       // Shift each window's start against the meter's update clock so periodic sampling cannot alias.
       std::this_thread::sleep_for(std::chrono::microseconds(static_cast<int64_t>(phase(rng) * 1000)));
-      const meters::DeviceStatus before = meter->status();
-      meter->setBusy(true);
-      const auto e0 = meter->readAtUpdate();  // the window starts on a counter step
-      int64_t calls = 0;
-      for (; calls < s.callsPerWindow && !cancel.load(); calls++) s.kernel->run();
-      // Never shorter than the target, whatever the calibration said (load, clocks and caches change).
-      while (secondsSince(e0.tNs) < windowS && !cancel.load()) {
-        s.kernel->run();
-        calls++;
+      try {
+        const meters::DeviceStatus before = meter->status();
+        meter->setBusy(true);
+        Window w;
+        attempt(s, [&] {
+          w = measureWindow(*s.executor, *meter, {windowS, s.callsPerWindow, median(s.result.samplesS)}, cancel);
+        });
+        meter->setBusy(false);
+        if (!s.active() || w.calls <= 0) continue;
+        const meters::DeviceStatus after = meter->status();
+        w.throttled = before.throttled || after.throttled;
+        w.temperatureC = {before.temperatureC, after.temperatureC};
+        w.smClockMHz = {before.smClockMHz, after.smClockMHz};
+        for (const auto* st : {&before, &after})
+          for (const auto& reason : st->clockEvents)
+            if (std::find(w.clockEvents.begin(), w.clockEvents.end(), reason) == w.clockEvents.end())
+              w.clockEvents.push_back(reason);
+        s.result.windows.push_back(w);
+        // Keep later windows at the target when calls turn out slower than the probe measured (load, throttling).
+        const double windowSeconds = static_cast<double>(w.t1Ns - w.t0Ns) * 1e-9;
+        if (windowSeconds > 0 && windowSeconds < windowS)
+          s.callsPerWindow = static_cast<int64_t>(std::ceil(static_cast<double>(s.callsPerWindow) * 1.1 * windowS / windowSeconds));
+        s.joulesPerCall.push_back(w.joules / w.calls);
+      } catch (const meters::MeterError& e) {
+        // The board or counter failed: no later window can be trusted, every finished one is kept.
+        meter->setBusy(false);
+        groupFault = Failure{e.code(), e.what(), ""};
+        break;
       }
-      s.kernel->synchronize();
-      // ...and ends on one, with the device kept busy until the counter steps.
-      const auto e1 = calls == 0 ? e0
-                                 : meters::finishWindowOnUpdate(
-                                       *meter, [&] {
-                                         s.kernel->run();
-                                         s.kernel->synchronize();
-                                       },
-                                       calls, median(s.result.samplesS));
-      meter->setBusy(false);
-      const meters::DeviceStatus after = meter->status();
-      if (calls == 0) break;
-      Window w{e0.tNs, e1.tNs, e1.joules - e0.joules, calls};
-      w.throttled = before.throttled || after.throttled;
-      w.temperatureC = {before.temperatureC, after.temperatureC};
-      w.smClockMHz = {before.smClockMHz, after.smClockMHz};
-      for (const auto* st : {&before, &after})
-        for (const auto& reason : st->clockEvents)
-          if (std::find(w.clockEvents.begin(), w.clockEvents.end(), reason) == w.clockEvents.end())
-            w.clockEvents.push_back(reason);
-      s.result.windows.push_back(w);
-      // Keep later windows at the target when calls turn out slower than the probe measured (load, throttling).
-      const double windowSeconds = static_cast<double>(w.t1Ns - w.t0Ns) * 1e-9;
-      if (windowSeconds > 0 && windowSeconds < windowS)
-        s.callsPerWindow = static_cast<int64_t>(std::ceil(static_cast<double>(s.callsPerWindow) * 1.1 * windowS / windowSeconds));
-      s.joulesPerCall.push_back((e1.joules - e0.joules) / static_cast<double>(calls));
       const int trials = static_cast<int>(s.result.windows.size());
       if (trials >= lead.minTrials && relativeHalfWidth(s.joulesPerCall) <= lead.energyCiTarget) {
         s.result.stopReason = "ci-target";
@@ -305,11 +380,12 @@ std::vector<MeasureResult> measureGroup(const std::vector<MeasurePlan>& plans, c
     const double elapsed = secondsSince(energy0);
     double doneShare = 0;
     for (const auto& s : subjects)
-      doneShare += s.energyDone ? 1.0 : std::min(1.0, static_cast<double>(s.result.windows.size()) / lead.maxTrials);
+      doneShare += s.energyDone || !s.active() ? 1.0 : std::min(1.0, static_cast<double>(s.result.windows.size()) / lead.maxTrials);
     report("energy", 0.4 + 0.6 * std::max(doneShare / n, elapsed / budgetS));
     if (!any) break;
     bool everyoneHasTwo = true;
-    for (const auto& s : subjects) everyoneHasTwo = everyoneHasTwo && (s.energyDone || s.result.windows.size() >= 2);
+    for (const auto& s : subjects)
+      everyoneHasTwo = everyoneHasTwo && (s.energyDone || !s.active() || s.result.windows.size() >= 2);
     if (elapsed >= budgetS && everyoneHasTwo) {
       for (auto& s : subjects)
         if (!s.energyDone) s.result.stopReason = "time-budget";
@@ -331,6 +407,10 @@ std::vector<MeasureResult> measureGroup(const std::vector<MeasurePlan>& plans, c
     }
     s.result.idleW = idleW;
     s.result.meter.idleW = idleW;
+    if (groupFault) {
+      s.result.groupFault = groupFault;
+      if (s.result.stopReason.empty()) s.result.stopReason = "meter-fault";
+    }
     if (cancel.load()) {
       s.result.cancelled = true;
       if (s.result.stopReason.empty()) s.result.stopReason = "cancelled";

@@ -1,5 +1,7 @@
-// The measurement harness: pure C++ (no Node), shared by the addon, the standalone runner and the C++ tests.
-// Plan in, result out: timing samples per call, energy windows of many back-to-back calls, an idle baseline.
+// The measurement engine: pure C++ (no Node), shared by the addon and the standalone runner. Plan in, result out:
+// timing samples per call, energy windows of many back-to-back calls, an idle baseline. What runs the calls is an
+// executor (executor.h): etok's kernels, a C plugin, or a child process (Python callables, ONNX Runtime); the rules
+// are the same for all of them.
 #pragma once
 
 #include <array>
@@ -13,6 +15,8 @@
 
 #include "etok/kernels/problem.h"
 #include "etok/kernels/sample.h"
+#include "harness/child_executor.h"
+#include "harness/executor.h"
 #include "meters/meter.h"
 
 namespace etok::harness {
@@ -25,6 +29,8 @@ struct MeasurePlan {
   meters::PowerModel powerModel;
   std::string pluginPath;          // a user's kernel (include/etok/plugin.h) instead of a built-in one; `problem`
                                    // then carries the plugin's reference variant (dense when it has none)
+  bool child = false;              // run by a child executor (`childSpec`) instead of in this process
+  ChildSpec childSpec;             // `problem` then carries the reference variant the child implements
   std::string profile = "uniform"; // synthetic input profile
   uint64_t seed = 1;
   int threads = 0;                 // CPU threads; 0 = all
@@ -49,7 +55,7 @@ struct MeasurePlan {
 struct Window {
   int64_t t0Ns = 0, t1Ns = 0;
   double joules = 0;
-  int64_t calls = 0;
+  double calls = 0;  // whole calls for in-process executors; counted from the rate for child executors
   double sampledJ = NAN;  // instant power integrated over the window (the cross-check), NaN without one
   bool throttled = false;  // a power, thermal or hardware slowdown was active at either edge
   std::array<double, 2> temperatureC{NAN, NAN}, smClockMHz{NAN, NAN};  // at the start and the end
@@ -61,8 +67,16 @@ struct ProgressEvent {
   double fraction = 0;  // 0..1 of this measurement's planned work
 };
 
+/** Why a configuration ended without a measurement: an executor's or kernel's failure, with a stable code. */
+struct Failure {
+  std::string code, message, detail;
+};
+
 struct MeasureResult {
   meters::MeterDescription meter;
+  ExecutorInfo executor;            // what ran
+  std::optional<Failure> failure;   // set when this configuration failed; the rest of its group went on
+  std::optional<Failure> groupFault;  // a meter fault ended the group's energy phase: finished windows are kept
   double idleW = 0;
   std::vector<double> samplesS;     // seconds per call, one per timed (hot, synchronised) call
   std::vector<double> coldSamplesS; // seconds per call right after a cache flush
@@ -83,8 +97,12 @@ struct MeasureResult {
 
 using ProgressFn = std::function<void(const ProgressEvent&)>;
 
-/** Runs one plan. Throws kernels::BadShape, meters::MeterError or std::runtime_error; honours `cancel` between
-    calls, returning what was measured with cancelled = true. */
+/** The window rule: a window spans at least minWindowS and minWindowUpdates updates of the meter. */
+double windowTargetSeconds(const MeasurePlan& plan, double updatePeriodMs);
+
+/** Runs one plan. Throws kernels::BadShape, meters::MeterError or std::runtime_error when the group cannot start;
+    a configuration's own failure is reported in its result (`failure`); honours `cancel` between calls, returning
+    what was measured with cancelled = true. */
 MeasureResult measure(const MeasurePlan& plan, const ProgressFn& progress, const std::atomic<bool>& cancel);
 
 /** Runs plans that are to be compared (same device and meter) together: one idle baseline, then energy trials

@@ -92,6 +92,9 @@ class Meter {
   virtual DeviceStatus status() { return {}; }
   /** The harness marks when the device is busy; only the model meter uses it. */
   virtual void setBusy(bool /*busy*/) {}
+  /** A child process that runs the measured work (a child executor): the model meter counts its CPU time beside
+      this process's own. */
+  virtual void addProcess(int /*pid*/) {}
 };
 
 struct MeterAvailability {

@@ -1,13 +1,16 @@
 // The `model` meter: energy = idle W × elapsed + busy W × utilization × elapsed. Nothing is measured, so
-// everything downstream labels it *modeled*. On the CPU, utilization is this process's own CPU time (all its
-// threads) over cores × elapsed, so other programs on the machine neither add to nor disturb the figure (an
-// attribution choice, stated in the meter's note); for accelerators it is the share of time the harness marked
-// the kernel as running.
+// everything downstream labels it *modeled*. On the CPU, utilization is the CPU time (all threads) of this process
+// and of the executor processes it runs (Python, ONNX Runtime) over cores × elapsed, so other programs on the
+// machine neither add to nor disturb the figure (an attribution choice, stated in the meter's note); for
+// accelerators it is the share of time the harness marked the kernel as running.
 #include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <sstream>
+#include <string>
 #include <thread>
+#include <vector>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,6 +53,22 @@ double processCpuSeconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
+/** CPU seconds (user + system) of another process from /proc/PID/stat; negative once it is gone. */
+double childCpuSeconds(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto close = text.rfind(')');  // the command name may hold spaces; fields follow its closing parenthesis
+  if (close == std::string::npos) return -1;
+  std::istringstream fields(text.substr(close + 2));
+  std::string skip;
+  for (int i = 0; i < 11; i++) fields >> skip;  // state … cmajflt (fields 3-13)
+  long long utime = 0, stime = 0;
+  fields >> utime >> stime;
+  if (!fields) return -1;
+  static const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
+  return static_cast<double>(utime + stime) / hz;
+}
+
 class ModelMeter final : public Meter {
  public:
   explicit ModelMeter(PowerModel model) : model_(std::move(model)) {
@@ -66,13 +85,13 @@ class ModelMeter final : public Meter {
     d.method = "model";
     d.boundary = "modeled device power (" + model_.source + ")";
     d.source = model_.utilization == "system-cpu"    ? "model × /proc/stat CPU busy time (all processes)"
-               : model_.utilization == "process-cpu" ? "model × etok's own CPU time"
+               : model_.utilization == "process-cpu" ? "model × the CPU time of etok and its executor processes"
                                                      : "model × harness busy marks";
     // Process CPU time and the harness's marks are read on demand: there is no update period to wait for.
     d.updatePeriodMs = 0.0;
     std::ostringstream note;
     note << "modeled: " << model_.idleW << " W idle + " << model_.busyW << " W × utilization ("
-         << (model_.utilization == "process-cpu"  ? "this process's CPU time over cores × elapsed"
+         << (model_.utilization == "process-cpu"  ? "CPU time of this process and its executor processes over cores × elapsed"
              : model_.utilization == "system-cpu" ? "all processes' CPU busy time from /proc/stat over cores × elapsed"
                                                   : "share of time the kernel ran")
          << "), coefficients from " << model_.source;
@@ -93,6 +112,12 @@ class ModelMeter final : public Meter {
     return {t, model_.idleW * elapsedS + model_.busyW * std::max(0.0, busyShareS)};
   }
 
+  void addProcess(int pid) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    const double now = childCpuSeconds(pid);
+    children_.push_back({pid, std::max(0.0, now), std::max(0.0, now)});
+  }
+
   void setBusy(bool busy) override {
     std::lock_guard<std::mutex> lock(mu_);
     const int64_t t = nowNs();
@@ -102,9 +127,24 @@ class ModelMeter final : public Meter {
   }
 
  private:
-  double busySeconds() const {
-    return model_.utilization == "system-cpu" ? systemBusySeconds() : processCpuSeconds();
+  /** This process's CPU time plus what its executor children used since they were added (the last value seen is
+      kept once a child has exited). */
+  double busySeconds() {
+    if (model_.utilization == "system-cpu") return systemBusySeconds();
+    double total = processCpuSeconds();
+    for (auto& c : children_) {
+      const double now = childCpuSeconds(c.pid);
+      if (now >= 0) c.lastS = now;
+      total += c.lastS - c.startS;
+    }
+    return total;
   }
+
+  struct Child {
+    int pid;
+    double startS, lastS;
+  };
+  std::vector<Child> children_;
 
   PowerModel model_;
   std::mutex mu_;

@@ -86,6 +86,10 @@ int main(int argc, char** argv) {
     if (plan.problem.phase == kernels::Phase::Decode) plan.problem.shape.qLen = 1;
     std::atomic<bool> cancel{false};
     const auto r = harness::measure(plan, nullptr, cancel);
+    if (r.failure) {
+      std::cerr << "etok-runner: " << r.failure->code << ": " << r.failure->message << "\n";
+      return 1;
+    }
     std::cout.precision(17);
     std::cout << "{\"device\":" << jsonString(plan.device) << ",\"variant\":" << jsonString(kernels::formatVariant(plan.problem.variant))
               << ",\"phase\":" << jsonString(phase) << ",\"meter\":{\"id\":" << jsonString(r.meter.id) << ",\"kind\":" << jsonString(r.meter.kind)
