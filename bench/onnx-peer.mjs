@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// etok's CPU attention vs ONNX Runtime (CPU provider), same inputs, same meter, same harness rules:
+// etok's CPU attention vs ONNX Runtime (CPU provider), same inputs, same meter, measured by the same engine in one
+// interleaved group per configuration:
 //   decode (32 heads / 8 kv heads, d128) at contexts 1K–32K and batch 1 and 4, for dense, kv-int8 and kv-int4;
 //   a causal prefill chunk (b1, q256, 8/2 heads, d64) at contexts 1K, 4K and 8K, dense.
 // ORT runs each configuration twice. Dense: the fused com.microsoft.GroupQueryAttention op and the plain graph
@@ -13,9 +14,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { analyseMeasurement, chooseMeter, DEFAULT_PARAMS, planBench } from '@etok/core';
+import { analyseMeasurement, chooseMeter, DEFAULT_PARAMS, peerVariant, planBench } from '@etok/core';
 import { listDevices, listMeters, measureGroup } from '@etok/native';
-import { runOnnxPeer } from '../packages/cli/dist/onnx/index.js';
+import { nativePlan } from '../packages/cli/dist/bench/measure-groups.js';
+import { onnxPeerFor } from '../packages/cli/dist/onnx/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const quick = process.argv.includes('--quick');
@@ -60,25 +62,30 @@ function plan(phase, variants, batch, ctx, heads, kvHeads, headDim, qLen) {
   );
 }
 
-async function measureEtok(p, config) {
-  const raw = (
-    await measureGroup([
-      {
-        variant: config.variant,
-        phase: config.phase,
-        dtype: config.dtype,
-        device: 'cpu',
-        meter,
-        shape: config.shape,
-        params: { ...config.params, scale: config.params.scale ?? undefined },
-        profile: p.profile,
-        seed: p.seed,
-        quality: false,
-        timing: p.timing,
-      },
-    ]).result
-  )[0];
-  return { measurement: analyseMeasurement(config, raw, { timing: p.timing }), meter: raw.meter };
+/** The ORT peer of `config` in one graph form, as a configuration of the same group (or why there is none). */
+function peerConfig(config, form) {
+  const d = onnxPeerFor(config, form);
+  if (d.peers.length === 0) return { reason: d.none[0]?.reason ?? 'no ORT form' };
+  const peer = d.peers[0];
+  const variant = peerVariant(config.variant, peer.peer);
+  return { ...config, variant, external: peer, id: `${variant}${config.id.slice(config.variant.length)}` };
+}
+
+/** etok's kernel and its ORT forms, measured as one interleaved group. */
+async function measureTogether(p, configs) {
+  const raws = await measureGroup(
+    configs.map((c) => nativePlan(c, { plan: p, meter, powerModel: undefined })),
+  ).result;
+  return raws.map((raw, i) => {
+    if (raw.failure) {
+      console.error(`  ${configs[i].id}: ${raw.failure.message}`);
+      return null;
+    }
+    return {
+      measurement: analyseMeasurement(configs[i], raw, { timing: p.timing, interleaved: true }),
+      meter: raw.meter,
+    };
+  });
 }
 
 const decodeCtx = quick ? [1024, 4096] : [1024, 4096, 8192, 16384, 32768];
@@ -90,25 +97,29 @@ const rows = [];
 let meterInfo;
 for (const p of plans) {
   for (const config of p.configs) {
-    process.stderr.write(`${config.id}: etok…`);
-    const etok = await measureEtok(p, config);
-    meterInfo ??= etok.meter;
+    process.stderr.write(`${config.id}: etok and ORT…\n`);
     // The fused op: dense as it is; kv-int8 / kv-int4 with the op's own per-channel quantized cache.
     const fusedForm = config.variant === 'dense' ? 'auto' : 'gqa-per-channel';
-    process.stderr.write(' ORT fused…');
-    const fused = await runOnnxPeer(p, config, { meter, form: fusedForm });
-    process.stderr.write(' ORT plain…\n');
-    const plain = await runOnnxPeer(p, config, { meter, form: 'plain' });
-    for (const r of [fused, plain]) if (!r.ok) console.error(`  ${r.id}: ${r.reason}`);
+    const forms = [peerConfig(config, fusedForm), peerConfig(config, 'plain')];
+    for (const f of forms) if ('reason' in f) console.error(`  ${config.id}: ${f.reason}`);
+    const group = [config, ...forms.filter((f) => !('reason' in f))];
+    const measured = await measureTogether(p, group);
+    const of = (form) => {
+      const i = group.indexOf(form);
+      return i > 0 ? (measured[i]?.measurement ?? null) : null;
+    };
+    const etok = measured[0];
+    meterInfo ??= etok?.meter;
+    const [fused, plain] = [of(forms[0]), of(forms[1])];
     rows.push({
       id: config.id,
       variant: config.variant,
       phase: config.phase,
       batch: config.shape.batch,
       ctx: config.shape.kvLen,
-      etok: etok.measurement,
-      fused: fused.ok ? fused.measurement : null,
-      plain: plain.ok ? plain.measurement : null,
+      etok: etok?.measurement ?? null,
+      fused,
+      plain,
     });
   }
 }
@@ -136,19 +147,21 @@ const header = [
   'ORT-plain J',
   '÷etok',
 ];
-const table = rows.map((r) => [
-  r.id,
-  fmt(r.etok.time.medianS, 's'),
-  fmt(r.fused?.time.medianS, 's'),
-  ratio(r.fused?.time.medianS, r.etok.time.medianS),
-  fmt(r.plain?.time.medianS, 's'),
-  ratio(r.plain?.time.medianS, r.etok.time.medianS),
-  fmt(r.etok.energy.joulesPerCall, 'J'),
-  fmt(r.fused?.energy.joulesPerCall, 'J'),
-  ratio(r.fused?.energy.joulesPerCall, r.etok.energy.joulesPerCall),
-  fmt(r.plain?.energy.joulesPerCall, 'J'),
-  ratio(r.plain?.energy.joulesPerCall, r.etok.energy.joulesPerCall),
-]);
+const table = rows
+  .filter((r) => r.etok)
+  .map((r) => [
+    r.id,
+    fmt(r.etok.time.medianS, 's'),
+    fmt(r.fused?.time.medianS, 's'),
+    ratio(r.fused?.time.medianS, r.etok.time.medianS),
+    fmt(r.plain?.time.medianS, 's'),
+    ratio(r.plain?.time.medianS, r.etok.time.medianS),
+    fmt(r.etok.energy.joulesPerCall, 'J'),
+    fmt(r.fused?.energy.joulesPerCall, 'J'),
+    ratio(r.fused?.energy.joulesPerCall, r.etok.energy.joulesPerCall),
+    fmt(r.plain?.energy.joulesPerCall, 'J'),
+    ratio(r.plain?.energy.joulesPerCall, r.etok.energy.joulesPerCall),
+  ]);
 const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
 const line = (cells) =>
   cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
@@ -189,7 +202,7 @@ writeFileSync(
         phase: r.phase,
         batch: r.batch,
         ctx: r.ctx,
-        etok: {
+        etok: r.etok && {
           medianS: r.etok.time.medianS,
           joulesPerCall: r.etok.energy.joulesPerCall,
           valid: r.etok.valid,
@@ -197,12 +210,12 @@ writeFileSync(
         ortGqa: r.fused && {
           medianS: r.fused.time.medianS,
           joulesPerCall: r.fused.energy.joulesPerCall,
-          form: r.fused.peer.form,
+          form: r.fused.provenance?.kernelPath,
         },
         ortPlain: r.plain && {
           medianS: r.plain.time.medianS,
           joulesPerCall: r.plain.energy.joulesPerCall,
-          form: r.plain.peer.form,
+          form: r.plain.provenance?.kernelPath,
         },
       })),
     },

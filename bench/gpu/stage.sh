@@ -31,6 +31,9 @@ for p in kernels native core cli; do
   ln -s "../../packages/$p" "$TMP/etok/node_modules/@etok/$p"
 done
 cp -r "$ROOT/packages/cli/bin" "$TMP/etok/packages/cli/"
+# The `etok` Python module and its peers (--python, --peer torch); the GPU machine brings Python and PyTorch.
+cp -r "$ROOT/packages/native/python" "$TMP/etok/packages/native/"
+find "$TMP/etok/packages/native/python" -name __pycache__ -prune -exec rm -rf {} +
 mkdir -p "$TMP/etok/packages/native/build/Release"
 cp "$ROOT/packages/native/build/Release/etok_native.node" "$TMP/etok/packages/native/build/Release/"
 for m in zod onnx-proto; do cp -rL "$ROOT/node_modules/$m" "$TMP/etok/node_modules/"; done

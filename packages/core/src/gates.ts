@@ -49,8 +49,13 @@ export const DEFAULT_QUALITY_TARGETS: readonly QualityDefault[] = [
   },
 ];
 
+/** The KV format of a lever set; a name that is not one (a user's kernel) stores its cache unquantized. */
 export function kvFormatOf(variant: string): KvFormat {
-  return parseVariant(variant).kv ?? 'none';
+  try {
+    return parseVariant(variant).kv ?? 'none';
+  } catch {
+    return 'none';
+  }
 }
 
 export function defaultQualityTarget(variant: string): QualityDefault {
@@ -168,7 +173,9 @@ export function checkGates(m: Measurement, gates: Gates): GateVerdict {
   const reasons: string[] = [];
   let maxRelError: number | null = null;
   if (gates.quality.kind !== 'none') {
-    const def = gates.quality.kind === 'defaults' ? defaultQualityTarget(m.variant) : undefined;
+    // A peer row is judged as the lever set it computes.
+    const def =
+      gates.quality.kind === 'defaults' ? defaultQualityTarget(m.peer?.leverSet ?? m.variant) : undefined;
     maxRelError = gates.quality.kind === 'rel-error' ? gates.quality.maxRelError : def!.maxRelError;
     const label = def ? ` (default for ${def.kv === 'none' ? 'unquantized KV' : def.kv})` : '';
     const err = m.quality.relErrorVsDense;

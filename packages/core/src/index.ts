@@ -3,6 +3,7 @@ export * from './bench-plan.js';
 export * from './compare.js';
 export * from './disclosure/index.js';
 export * from './errors.js';
+export * from './families.js';
 export * from './gates.js';
 export * from './meter-choice.js';
 export * from './models.js';

@@ -6,6 +6,7 @@
 
 import { canonicalVariant, LEVERS, type Phase, parseVariant, variantLevers } from '@etok/kernels';
 import { EtokError } from './errors.js';
+import { familiesIn, familyRows, OWN_FAMILY } from './families.js';
 import { checkGates, DEFAULT_GATES, type Gates, type GateVerdict } from './gates.js';
 import type { Measurement, QualitySample, Results } from './schemas.js';
 import { findPath, maskLevers, pathShares, shapleyValues } from './shapley.js';
@@ -45,6 +46,8 @@ export function parseDeclaredLever(text: string): DeclaredLever {
 export interface PhiOptions extends BootstrapSettings {
   /** Baseline variant (default `dense`). */
   baseline?: string;
+  /** The executor family whose lever sets are compared (default `etok`, its own kernels; e.g. `torch`). */
+  family?: string;
   gates?: Gates;
   declared?: readonly DeclaredLever[];
   /** The composed set to attribute (default: the largest passing set that contains the baseline's levers). */
@@ -77,6 +80,8 @@ export interface PhiSet {
   relErrorVsDense: number | null;
   /** Set when relErrorVsDense is of a part of the output (the references' budget). */
   qualitySample?: QualitySample;
+  /** Who computed the set, in a peer family (e.g. "torch:sdpa-flash 2.11.0"). */
+  implementation?: string;
   warnings: string[];
 }
 
@@ -99,6 +104,8 @@ export interface OperatingPoint {
 
 export interface PhiReport {
   baseline: string;
+  /** The executor family whose lever sets were compared: etok's own kernels, or a peer family such as torch. */
+  family: string;
   baselineId: string;
   point: OperatingPoint;
   sets: PhiSet[];
@@ -135,12 +142,20 @@ export function samePoint(b: Measurement, s: Measurement): boolean {
   return sameRecord(b.shape, s.shape, skip) && sameRecord(b.params, s.params, new Set());
 }
 
-function canonicalMeasurements(results: Results): Measurement[] {
-  return results.measurements.map((m, i) => {
+function canonicalMeasurements(results: Results, family: string | undefined): Measurement[] {
+  const rows = familyRows(results.measurements, family ?? OWN_FAMILY);
+  if (rows.length === 0 && family !== undefined && family !== OWN_FAMILY)
+    throw new EtokError(
+      'BAD_USAGE',
+      `--family ${family}: the results hold no ${family} rows; families there: ${familiesIn(results.measurements).join(', ') || 'none'}`,
+    );
+  return rows.map((m) => {
     try {
       return { ...m, variant: canonicalVariant(m.variant) };
     } catch (error) {
-      throw new EtokError('BAD_RESULTS', `field 'measurements.${i}.variant' ${(error as Error).message}`);
+      const i = results.measurements.indexOf(m);
+      const where = i >= 0 ? `field 'measurements.${i}.variant'` : `measurement '${m.id}': variant`;
+      throw new EtokError('BAD_RESULTS', `${where} ${(error as Error).message}`);
     }
   });
 }
@@ -229,6 +244,9 @@ function buildSet(b: Judged, s: Judged, settings: BootstrapSettings): PhiSet {
     secondsPerToken: secondsPerTokenOf(s.m),
     relErrorVsDense: s.m.quality.relErrorVsDense,
     ...(s.m.quality.sample ? { qualitySample: s.m.quality.sample } : {}),
+    ...((s.m as { implementation?: string }).implementation
+      ? { implementation: (s.m as { implementation?: string }).implementation }
+      : {}),
   };
   const warnings = measurementWarnings(s.m);
   if (reasons.length > 0)
@@ -461,7 +479,7 @@ export function buildPhiReports(results: Results, options: PhiOptions = {}): Phi
     if (declaredNames.has(d.lever)) throw new EtokError('BAD_USAGE', `--declare names ${d.lever} twice`);
     declaredNames.add(d.lever);
   }
-  const ms = canonicalMeasurements(results);
+  const ms = canonicalMeasurements(results, options.family);
   return groupPoints(ms, baseline, options.phase).map(({ b, members }) => {
     const judged: Judged[] = members.map((m) => {
       const problem = energyProblem(m);
@@ -473,6 +491,7 @@ export function buildPhiReports(results: Results, options: PhiOptions = {}): Phi
     // SPEC §6 fields first: baseline, sets, attribution, composed, interaction.
     return {
       baseline: b.variant,
+      family: options.family ?? OWN_FAMILY,
       sets,
       attribution: a.attribution,
       composed: a.composed,

@@ -100,7 +100,12 @@ beforeAll(() => {
   if (skipReason) return;
   file = join(mkdtempSync(join(tmpdir(), 'etok-python-')), 'kernels.py');
   writeFileSync(file, KERNELS);
-  configureSim({ PERIOD_MS: 10, POWER_W: profile.powerW, SWING_W: profile.swingW, SWING_PERIOD_MS: profile.swingPeriodMs });
+  configureSim({
+    PERIOD_MS: 10,
+    POWER_W: profile.powerW,
+    SWING_W: profile.swingW,
+    SWING_PERIOD_MS: profile.swingPeriodMs,
+  });
   process.env.ETOK_NVML_LIBRARY = simNvmlLibrary();
 });
 
@@ -133,78 +138,91 @@ async function group(names: (string | null)[], callTimeoutS?: number): Promise<N
   return measureGroup(names.map((n) => plan(n, FAST, callTimeoutS))).result;
 }
 
-describe.skipIf(skipReason !== '')(`the Python executor${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
-  it('lists what a file registers without running it here', () => {
-    const list = listPythonCallables(file);
-    expect(list.callables.map((c) => c.name)).toContain('numpy-dense');
-    expect(list.callables.find((c) => c.name === 'numpy-dense')).toEqual({
-      name: 'numpy-dense',
-      reference: 'dense',
-      description: 'NumPy attention',
+describe.skipIf(skipReason !== '')(
+  `the Python executor${skipReason ? ` (skipped: ${skipReason})` : ''}`,
+  () => {
+    it('lists what a file registers without running it here', () => {
+      const list = listPythonCallables(file);
+      expect(list.callables.map((c) => c.name)).toContain('numpy-dense');
+      expect(list.callables.find((c) => c.name === 'numpy-dense')).toEqual({
+        name: 'numpy-dense',
+        reference: 'dense',
+        description: 'NumPy attention',
+      });
     });
-  });
 
-  it('measures a NumPy callable beside etok: windows on counter steps within 2% of the board, quality checked', async () => {
-    const [python, own] = await group(['numpy-dense', null]);
-    expect(python!.failure).toBeUndefined();
-    expect(python!.executor).toMatchObject({ kind: 'python', name: 'numpy-dense', framework: 'numpy' });
-    expect(own!.executor.kind).toBe('etok');
-    expect(python!.relErrorVsExact).toBeLessThan(1e-5);
-    expect(python!.relErrorVsDense).toBeLessThan(1e-5);
-    expect(python!.coldSamplesS.length).toBe(2);
-    expect(python!.samplesS.length).toBeGreaterThan(10);
-    for (const r of [python!, own!]) {
-      expect(r.windows.length).toBe(3);
-      for (const w of r.windows) {
-        expect((w.t1Ns - w.t0Ns) * 1e-9).toBeGreaterThanOrEqual(0.9 * r.windowTargetS);
-        const truth = trueJoules(profile, w.t0Ns, w.t1Ns);
-        expect(Math.abs(w.joules - truth) / truth).toBeLessThan(0.02);
+    it('measures a NumPy callable beside etok: windows on counter steps within 2% of the board, quality checked', async () => {
+      const [python, own] = await group(['numpy-dense', null]);
+      expect(python!.failure).toBeUndefined();
+      expect(python!.executor).toMatchObject({ kind: 'python', name: 'numpy-dense', framework: 'numpy' });
+      expect(own!.executor.kind).toBe('etok');
+      expect(python!.relErrorVsExact).toBeLessThan(1e-5);
+      expect(python!.relErrorVsDense).toBeLessThan(1e-5);
+      expect(python!.coldSamplesS.length).toBe(2);
+      expect(python!.samplesS.length).toBeGreaterThan(10);
+      for (const r of [python!, own!]) {
+        expect(r.windows.length).toBe(3);
+        for (const w of r.windows) {
+          expect((w.t1Ns - w.t0Ns) * 1e-9).toBeGreaterThanOrEqual(0.9 * r.windowTargetS);
+          const truth = trueJoules(profile, w.t0Ns, w.t1Ns);
+          expect(Math.abs(w.joules - truth) / truth).toBeLessThan(0.02);
+        }
       }
-    }
-  });
+    });
 
-  it('counts the calls inside a window from the child’s rate (a 2 ms busy callable)', async () => {
-    const [spin] = await group(['spin']);
-    expect(spin!.failure).toBeUndefined();
-    for (const w of spin!.windows) {
-      const expected = ((w.t1Ns - w.t0Ns) * 1e-9) / 0.002;
-      // Each call is 2 ms plus the loop's own few microseconds.
-      expect(w.calls / expected).toBeGreaterThan(0.97);
-      expect(w.calls / expected).toBeLessThanOrEqual(1.001);
-    }
-  });
+    it('counts the calls inside a window from the child’s rate (a 2 ms busy callable)', async () => {
+      const [spin] = await group(['spin']);
+      expect(spin!.failure).toBeUndefined();
+      for (const w of spin!.windows) {
+        const expected = ((w.t1Ns - w.t0Ns) * 1e-9) / 0.002;
+        // Each call is 2 ms plus the loop's own few microseconds.
+        expect(w.calls / expected).toBeGreaterThan(0.97);
+        expect(w.calls / expected).toBeLessThanOrEqual(1.001);
+      }
+    });
 
-  it('an exception in setup or in a call ends that configuration with its type, message and traceback', async () => {
-    const [setup, later, own] = await group(['raises-in-setup', 'raises-later', null]);
-    expect(setup!.failure).toMatchObject({ code: 'EXECUTOR_EXCEPTION', message: 'ValueError: no kernel for head dim 32' });
-    expect(setup!.failure!.detail).toMatch(/Traceback[\s\S]*raises_in_setup/);
-    expect(later!.failure?.code).toBe('EXECUTOR_EXCEPTION');
-    expect(later!.failure!.message).toMatch(/^RuntimeError: call \d+ failed$/);
-    expect(own!.failure).toBeUndefined();
-    expect(own!.windows.length).toBe(3);
-  });
+    it('an exception in setup or in a call ends that configuration with its type, message and traceback', async () => {
+      const [setup, later, own] = await group(['raises-in-setup', 'raises-later', null]);
+      expect(setup!.failure).toMatchObject({
+        code: 'EXECUTOR_EXCEPTION',
+        message: 'ValueError: no kernel for head dim 32',
+      });
+      expect(setup!.failure!.detail).toMatch(/Traceback[\s\S]*raises_in_setup/);
+      expect(later!.failure?.code).toBe('EXECUTOR_EXCEPTION');
+      expect(later!.failure!.message).toMatch(/^RuntimeError: call \d+ failed$/);
+      expect(own!.failure).toBeUndefined();
+      expect(own!.windows.length).toBe(3);
+    });
 
-  it('a call that hangs is stopped at its deadline; one that segfaults is reported with its signal', async () => {
-    const started = Date.now();
-    const [hang, crash, own] = await group(['hangs', 'segfaults', null], 1);
-    expect(hang!.failure?.code).toBe('EXECUTOR_TIMEOUT');
-    expect(hang!.failure!.message).toMatch(/did not return within 1 s.*--call-timeout/);
-    expect(crash!.failure?.code).toBe('EXECUTOR_CRASHED');
-    expect(crash!.failure!.message).toMatch(/killed by SIGSEGV/);
-    expect(own!.windows.length).toBe(3);
-    expect(Date.now() - started).toBeLessThan(30_000);
-  });
+    it('a call that hangs is stopped at its deadline; one that segfaults is reported with its signal', async () => {
+      const started = Date.now();
+      const [hang, crash, own] = await group(['hangs', 'segfaults', null], 1);
+      expect(hang!.failure?.code).toBe('EXECUTOR_TIMEOUT');
+      expect(hang!.failure!.message).toMatch(/did not return within 1 s.*--call-timeout/);
+      expect(crash!.failure?.code).toBe('EXECUTOR_CRASHED');
+      expect(crash!.failure!.message).toMatch(/killed by SIGSEGV/);
+      expect(own!.windows.length).toBe(3);
+      expect(Date.now() - started).toBeLessThan(30_000);
+    });
 
-  it('a callable that declines the problem is unsupported, not failed; a wrong output size is named', async () => {
-    const [declines, wrong] = await group(['declines', 'wrong-output']);
-    expect(declines!.failure).toMatchObject({ code: 'EXECUTOR_UNSUPPORTED', message: 'Unsupported: this kernel needs bf16' });
-    expect(wrong!.failure?.code).toBe('EXECUTOR_EXCEPTION');
-    expect(wrong!.failure!.message).toMatch(/returned 3 values of shape \(3,\); the output has shape \(1, 4, 1, 32\)/);
-  });
+    it('a callable that declines the problem is unsupported, not failed; a wrong output size is named', async () => {
+      const [declines, wrong] = await group(['declines', 'wrong-output']);
+      expect(declines!.failure).toMatchObject({
+        code: 'EXECUTOR_UNSUPPORTED',
+        message: 'Unsupported: this kernel needs bf16',
+      });
+      expect(wrong!.failure?.code).toBe('EXECUTOR_EXCEPTION');
+      expect(wrong!.failure!.message).toMatch(
+        /returned 3 values of shape \(3,\); the output has shape \(1, 4, 1, 32\)/,
+      );
+    });
 
-  it('a name the file does not register is a failure naming what it does register', async () => {
-    const [missing] = await group(['nope']);
-    expect(missing!.failure?.code).toBe('EXECUTOR_EXCEPTION');
-    expect(missing!.failure!.message).toMatch(/registers no callable named 'nope' \(it registers: declines, hangs/);
-  });
-});
+    it('a name the file does not register is a failure naming what it does register', async () => {
+      const [missing] = await group(['nope']);
+      expect(missing!.failure?.code).toBe('EXECUTOR_EXCEPTION');
+      expect(missing!.failure!.message).toMatch(
+        /registers no callable named 'nope' \(it registers: declines, hangs/,
+      );
+    });
+  },
+);

@@ -1,6 +1,6 @@
 // What `etok bench` prints: the energy source line, one row per measurement, and each lever set's best peer beside
 // etok's kernel. Printing never measures; every joule figure carries its source (measured or modeled).
-import { type Measurement, type Results, relErrorText } from '@etok/core';
+import { type Measurement, peerComparisons, type Results, relErrorText } from '@etok/core';
 import { type Column, renderTable, si } from '../output/table.js';
 import type { BenchDocument } from './document.js';
 
@@ -51,49 +51,22 @@ export function measurementRows(
   return { columns, rows };
 }
 
-/** The configuration a peer row stands beside: the same id with the lever set in place of the peer's variant. */
-function etokIdOf(peerRow: Measurement): string {
-  const leverSet = peerRow.peer?.leverSet ?? '';
-  return `${leverSet}${peerRow.id.slice(peerRow.variant.length)}`;
-}
-
-/** The best peer of each configuration: the lowest J/token among valid rows (else among all), then the fastest. */
-export function bestPeers(measurements: readonly Measurement[]): Map<string, Measurement> {
-  const best = new Map<string, Measurement>();
-  const valid = (m: Measurement) => (m as { valid?: boolean }).valid !== false;
-  for (const m of measurements) {
-    if (!m.peer) continue;
-    const id = etokIdOf(m);
-    const current = best.get(id);
-    const better =
-      !current ||
-      (valid(m) && !valid(current)) ||
-      (valid(m) === valid(current) && m.energy.joulesPerToken < current.energy.joulesPerToken);
-    if (better) best.set(id, m);
-  }
-  return best;
-}
-
 function ratio(a: number, b: number): string {
   return Number.isFinite(a / b) && b > 0 ? `${(a / b).toFixed(2)}×` : '—';
 }
 
 /** etok's kernel beside the best peer of its lever set, per configuration, and the lever sets with no peer. */
 export function peerTable(doc: BenchDocument): string {
-  const peers = bestPeers(doc.measurements);
   const tag = doc.meter.measured ? '' : ' (modeled)';
   const rows: string[][] = [];
-  for (const e of doc.measurements) {
-    if (e.peer) continue;
-    const p = peers.get(e.id);
-    if (!p) continue;
+  for (const { etok: e, peer: p, implementation } of peerComparisons(doc.measurements)) {
     const pv =
       (p as { valid?: boolean }).valid === false
         ? ` (${((p as { validity?: string[] }).validity ?? []).join(', ')})`
         : '';
     rows.push([
       e.id,
-      `${p.peer!.family}:${p.peer!.name}${p.peer!.version ? ` ${p.peer!.version}` : ''}${pv}`,
+      `${implementation}${pv}`,
       si(e.time.medianS, 's'),
       si(p.time.medianS, 's'),
       si(e.energy.joulesPerToken, 'J'),

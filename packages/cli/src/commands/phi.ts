@@ -32,7 +32,7 @@ export const spec: CommandSpec = {
   name: 'phi',
   summary: 'Φ per lever set against a baseline, Shapley attribution and interaction',
   usage:
-    'etok phi RESULTS [--baseline V] [--quality rel-error<=X] [--slo-ms MS] [--declare NAME=PHI]… [--compose V] [--json]',
+    'etok phi RESULTS [--baseline V] [--family etok|torch|onnx] [--quality rel-error<=X] [--slo-ms MS] [--declare NAME=PHI]… [--compose V] [--json]',
   options: [
     {
       name: 'baseline',
@@ -69,6 +69,14 @@ export const spec: CommandSpec = {
       description: 'the composed set to attribute (default: the largest passing set)',
     },
     { name: 'phase', type: 'string', value: 'PHASE', description: 'only operating points of this phase' },
+    {
+      name: 'family',
+      type: 'string',
+      value: 'NAME',
+      default: 'etok',
+      description:
+        "whose lever sets: etok (its own kernels) or a peer family measured with --peer (torch, onnx; each set's best implementation)",
+    },
     {
       name: 'seed',
       type: 'string',
@@ -125,7 +133,9 @@ function gatesText(gates: Gates & { qualitySource: string; serviceSource: string
 
 function renderReport(r: PhiReport, modeled: boolean): string {
   const tag = modeled ? ' (modeled)' : '';
-  const out: string[] = [`point: ${pointText(r)} — baseline ${r.baseline} (${r.baselineId})`];
+  const out: string[] = [
+    `point: ${pointText(r)} — baseline ${r.baseline} (${r.baselineId})${r.family === 'etok' ? '' : `; family ${r.family}: each set's best implementation`}`,
+  ];
   out.push(
     renderTable(
       [
@@ -150,7 +160,7 @@ function renderReport(r: PhiReport, modeled: boolean): string {
         formatQuantity(s.joulesPerToken, 'J/token'),
         formatQuantity(s.flopsPerToken, 'FLOP/token'),
         relErrorText(s.relErrorVsDense, s.qualitySample, '—'),
-        [s.reason, ...s.warnings].filter(Boolean).join('; '),
+        [s.implementation, s.reason, ...s.warnings].filter(Boolean).join('; '),
       ]),
     ),
   );
@@ -210,6 +220,7 @@ export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
   const compose = stringOption(args, 'compose');
   const json = buildPhiJson(doc, {
     baseline: stringOption(args, 'baseline') ?? 'dense',
+    family: stringOption(args, 'family') ?? 'etok',
     gates,
     declared,
     ...(compose !== undefined ? { compose } : {}),

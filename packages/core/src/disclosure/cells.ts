@@ -4,7 +4,7 @@
 import type { PhiSet } from '../phi.js';
 import { relErrorText } from '../quality.js';
 import { formatQuantity, type Unit } from '../units.js';
-import type { EnergySource, MeasurementRow, RunDisclosure } from './model.js';
+import type { EnergySource, MeasurementRow, PeerRow, RunDisclosure } from './model.js';
 
 export const q = (value: number | null | undefined, unit: Unit, digits = 3): string =>
   value === null || value === undefined ? '—' : formatQuantity(value, unit, digits);
@@ -141,4 +141,29 @@ export function provenanceRows(run: RunDisclosure): [string, string][] {
   ]);
   rows.push(['command', run.command ?? 'not recorded']);
   return rows;
+}
+
+export const PEER_HEADERS = [
+  'configuration',
+  'best peer',
+  'etok J/token [95% CI]',
+  'peer J/token [95% CI]',
+  'peer ÷ etok (J/token)',
+  'etok time',
+  'peer time',
+  'peer rel. error',
+];
+
+/** etok's kernel beside the best implementation of its lever set in a peer family (same inputs, same windows). */
+export function peerCells(p: PeerRow): string[] {
+  return [
+    p.id,
+    p.implementation,
+    joulesCell(p.etok),
+    joulesCell(p.peer),
+    Number.isFinite(p.joulesPerTokenRatio) ? `×${p.joulesPerTokenRatio.toFixed(3)}` : '—',
+    timeCell(p.etok),
+    timeCell(p.peer),
+    relErrorText(p.peer.relErrorVsExact, p.peer.qualitySample, 'not measured'),
+  ];
 }

@@ -2,7 +2,15 @@
 // charts.ts), no script and nothing fetched from the network. A Content-Security-Policy of `default-src 'none'`
 // backs that up: even a string that slipped past escaping could neither run nor load anything.
 
-import { MEASUREMENT_HEADERS, measurementCells, PHI_HEADERS, phiCells, provenanceRows } from './cells.js';
+import {
+  MEASUREMENT_HEADERS,
+  measurementCells,
+  PEER_HEADERS,
+  PHI_HEADERS,
+  peerCells,
+  phiCells,
+  provenanceRows,
+} from './cells.js';
 import { type Chart, runCharts } from './charts.js';
 import { escapeHtml as esc } from './escape.js';
 import { type DisclosureReport, energySourceText, type Rich, type RunDisclosure } from './model.js';
@@ -92,6 +100,10 @@ function runSection(run: RunDisclosure, multi: boolean): string {
       (i) => (!run.measurements[i]!.valid ? 'invalid' : run.measurements[i]!.gate.pass ? 'ok' : 'fail'),
     ),
   );
+  if (run.peers.length > 0) {
+    out.push('<h3>Best public implementation beside etok</h3>');
+    out.push(table(PEER_HEADERS, run.peers.map(peerCells)));
+  }
   for (const p of run.phi) {
     if (!p.report) {
       out.push(`<h3>Φ</h3><p class="empty">Missing: ${esc(p.error ?? 'no Φ')}</p>`);

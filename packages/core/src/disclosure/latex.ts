@@ -2,7 +2,7 @@
 // table (meter, method, update period, windows, trials, idle W, driver and clocks when present) and the command
 // that reproduces the run. Needs only base LaTeX (no packages); every string goes through escapeLatex.
 
-import { joulesCell, provenanceRows, shapeCell } from './cells.js';
+import { joulesCell, peerCells, provenanceRows, shapeCell } from './cells.js';
 import { escapeLatex as esc } from './escape.js';
 import type { DisclosureReport, Rich, RunDisclosure } from './model.js';
 
@@ -71,6 +71,27 @@ function headlineTable(run: RunDisclosure): string {
   ].join('\n');
 }
 
+function peerTable(run: RunDisclosure): string {
+  if (run.peers.length === 0) return '';
+  return [
+    '\\begin{table}[ht]',
+    '\\centering\\small',
+    '\\footnotesize\\setlength{\\tabcolsep}{3pt}',
+    '\\begin{tabular}{|l|l|r|r|r|}',
+    '\\hline',
+    `configuration & best peer & etok J/token & peer J/token & peer $\\div$ etok \\\\`,
+    '\\hline',
+    ...run.peers.map((p) => {
+      const c = peerCells(p);
+      return `${esc(c[0]!)} & ${esc(c[1]!)} & ${esc(c[2]!)} & ${esc(c[3]!)} & ${esc(c[4]!)} \\\\`;
+    }),
+    '\\hline',
+    '\\end{tabular}',
+    `\\caption{etok's kernels beside the best public implementation of each lever set, on the same inputs in the same interleaved energy windows; meter ${esc(run.energy.meterId)}, ${esc(run.energy.label)}.}`,
+    '\\end{table}',
+  ].join('\n');
+}
+
 export function renderLatex(report: DisclosureReport): string {
   const out: string[] = [
     '% etok energy disclosure: paste into a LaTeX document (base LaTeX only, no packages needed).',
@@ -80,6 +101,8 @@ export function renderLatex(report: DisclosureReport): string {
     out.push('', `% --- run ${run.index}: ${esc(run.device.name)}`, '', paragraph(run), '');
     const t = headlineTable(run);
     if (t) out.push(t, '');
+    const p = peerTable(run);
+    if (p) out.push(p, '');
     out.push(provenanceTable(run), '');
     out.push(
       `{\\sloppy\\noindent Reproduce with: \\texttt{${esc(run.command ?? 'command not recorded')}}\\par}`,

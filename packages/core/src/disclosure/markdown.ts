@@ -2,7 +2,15 @@
 // provenance. Every string is escaped with escapeMarkdown (table cells included), so nothing from a results
 // file can open a link, an HTML tag or a code span.
 
-import { MEASUREMENT_HEADERS, measurementCells, PHI_HEADERS, phiCells, provenanceRows } from './cells.js';
+import {
+  MEASUREMENT_HEADERS,
+  measurementCells,
+  PEER_HEADERS,
+  PHI_HEADERS,
+  peerCells,
+  phiCells,
+  provenanceRows,
+} from './cells.js';
 import { escapeMarkdown as esc, stripControl } from './escape.js';
 import { type DisclosureReport, energySourceText, type Rich, type RunDisclosure } from './model.js';
 
@@ -58,6 +66,11 @@ function runSection(run: RunDisclosure, multi: boolean): string {
     ),
   );
   out.push('');
+  if (run.peers.length > 0) {
+    out.push('### Best public implementation beside etok', '');
+    out.push(table(PEER_HEADERS, run.peers.map(peerCells)));
+    out.push('');
+  }
   for (const p of run.phi) {
     if (!p.report) {
       out.push(`### Φ`, '', `*missing*: ${esc(p.error ?? 'no Φ')}`, '');

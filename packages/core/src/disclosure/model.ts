@@ -7,6 +7,7 @@
 
 import { canonicalVariant } from '@etok/kernels';
 import { EtokError } from '../errors.js';
+import { familyOf, OWN_FAMILY, peerComparisons } from '../families.js';
 import { checkGates, type Gates, type GateVerdict, resolveGates } from '../gates.js';
 import { buildPhiReports, type PhiReport } from '../phi.js';
 import { productionFunction, type TpfResult } from '../production-function.js';
@@ -69,6 +70,8 @@ export interface EnergySource {
 export interface MeasurementRow {
   id: string;
   variant: string;
+  /** etok's own kernels ('etok'), a peer family ('torch', 'onnx'), or null for a user's kernel. */
+  family: string | null;
   phase: string;
   dtype: string;
   shape: Record<string, number>;
@@ -92,6 +95,8 @@ export interface MeasurementRow {
   achievedBytesPerS: number;
   arithmeticIntensity: number;
   relErrorVsDense: number | null;
+  /** Against the variant's own fp64 reference (for a peer: how exactly it computes the lever set). */
+  relErrorVsExact: number | null;
   /** Set when relErrorVsDense is of a part of the output (the references' budget). */
   qualitySample?: QualitySample;
   windows: number;
@@ -149,6 +154,8 @@ export interface RunDisclosure {
   dimensions: Dimension[];
   tpf: TpfResult | null;
   measurements: MeasurementRow[];
+  /** Each of etok's configurations beside the best implementation of its lever set in each peer family measured. */
+  peers: PeerRow[];
   failures: { id: string; code: string; message: string }[];
   phi: PhiSummary[];
   /** Windows in seconds since the first; `cutGaps` idle gaps longer than 2 s were cut to 0.5 s (no samples only). */
@@ -157,6 +164,17 @@ export interface RunDisclosure {
   ceilings: { flopsPerSecond: number | null; bytesPerSecond: number | null; source: string | null };
   totals: { windows: number; trialsMin: number | null; trialsMax: number | null };
   notes: string[];
+}
+
+export interface PeerRow {
+  id: string;
+  family: string;
+  implementation: string;
+  etok: MeasurementRow;
+  peer: MeasurementRow;
+  /** peer ÷ etok; > 1: the peer spends more. */
+  joulesPerTokenRatio: number;
+  timeRatio: number;
 }
 
 export interface DisclosureReport {
@@ -214,6 +232,7 @@ function rowOf(m: Measurement, gates: Gates): MeasurementRow {
   return {
     id: m.id,
     variant: m.variant,
+    family: familyOf(m),
     phase: m.phase,
     dtype: m.dtype,
     shape: { ...m.shape },
@@ -238,6 +257,7 @@ function rowOf(m: Measurement, gates: Gates): MeasurementRow {
     achievedBytesPerS: m.bytes / m.time.medianS,
     arithmeticIntensity: m.flops / m.bytes,
     relErrorVsDense: m.quality.relErrorVsDense,
+    relErrorVsExact: m.quality.relErrorVsExact,
     ...(m.quality.sample ? { qualitySample: m.quality.sample } : {}),
     windows: m.energy.windows.length,
     trials: num(prov.trials),
@@ -393,6 +413,16 @@ function buildRun(group: ResultsSource[], index: number, options: ReportOptions)
     }
   const measurements = [...byId.values()];
   const rows = measurements.map((m) => fixNaN(rowOf(m, gates)));
+  const rowById = new Map(rows.map((r) => [r.id, r]));
+  const peers: PeerRow[] = peerComparisons(measurements).map((c) => ({
+    id: c.id,
+    family: c.family,
+    implementation: c.implementation,
+    etok: rowById.get(c.etok.id)!,
+    peer: fixNaN(rowOf(c.peer, gates)),
+    joulesPerTokenRatio: c.joulesPerTokenRatio,
+    timeRatio: c.timeRatio,
+  }));
   const failures = group.flatMap(({ results }) => {
     const f = loose(results).failures;
     return Array.isArray(f)
@@ -437,9 +467,11 @@ function buildRun(group: ResultsSource[], index: number, options: ReportOptions)
           : `${options.variant} has no valid measurement that meets (q*, s*): ${candidates
               .map((r) => (!r.valid ? `invalid (${r.invalidReasons.join(', ')})` : r.gate.reasons.join('; ')))
               .join(' | ')}`;
-  } else if (usable.length > 0) {
-    const key = pointKey(usable[0]!);
-    const atPoint = usable.filter((r) => pointKey(r) === key);
+  } else if (usable.some((r) => r.family === OWN_FAMILY)) {
+    // The headline is about etok's lever sets; peers and users' kernels are shown beside them.
+    const own = usable.filter((r) => r.family === OWN_FAMILY);
+    const key = pointKey(own[0]!);
+    const atPoint = own.filter((r) => pointKey(r) === key);
     headlineRow = atPoint.reduce((best, r) => (r.joulesPerToken < best.joulesPerToken ? r : best));
     headlineReason = `lowest J/token among the lever sets that meet (q*, s*) at ${key}`;
   } else
@@ -495,7 +527,10 @@ function buildRun(group: ResultsSource[], index: number, options: ReportOptions)
       return false;
     }
   };
-  const validMeasurements = measurements.filter((m) => validityOf(m).valid && known(m));
+  // Φ compares lever sets of etok's own kernels; peers and users' kernels are shown beside them, not as sets.
+  const validMeasurements = measurements.filter(
+    (m) => familyOf(m) === OWN_FAMILY && validityOf(m).valid && known(m),
+  );
   const baseline = options.baseline ?? 'dense';
   if (validMeasurements.length > 0) {
     try {
@@ -583,6 +618,7 @@ function buildRun(group: ResultsSource[], index: number, options: ReportOptions)
     dimensions,
     tpf,
     measurements: rows,
+    peers,
     failures,
     phi,
     timeline: { windows, samples, cutGaps },
