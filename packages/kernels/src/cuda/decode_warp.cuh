@@ -22,10 +22,6 @@
 
 namespace etok::kernels::cuda {
 
-template <int N> __device__ __forceinline__ void cpAsyncWait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
-}
-
 constexpr int kWarpDecodeWarps = 4, kWarpDecodeChunk = 16;
 
 /** Shared memory: each warp's ring of STAGES (K chunk, V chunk) at the activation type, reused at the end for the
