@@ -75,7 +75,8 @@ def build(build_dir, arch, out_dir):
 
 def validate(build_dir, out_dir, quick, timeout_s):
     exe = os.path.join(build_dir, "kernels", "etok-cuda-validate")
-    cmd = [exe, "--json"] + (["--quick"] if quick else [])
+    # The stream decode's own cases (every variant) run in sweep_decode.py's call; here the paths the defaults use.
+    cmd = [exe, "--json", "--paths", "auto,simt,warp"] + (["--quick"] if quick else [])
     log("$", " ".join(cmd), f"(timeout {timeout_s:.0f} s)")
     t0 = time.time()
     try:

@@ -14,6 +14,7 @@
 #include "common.cuh"
 #include "dispatch_policy.h"
 #include "etok/kernels/attention.h"
+#include "replan.h"
 #include "kernels.h"
 #include "sparse_select.cuh"
 
@@ -34,6 +35,7 @@ class DeviceBuffer {
     if (ptr_) cudaFree(ptr_);
   }
   void allocate(size_t bytes, const char* what) {
+    if (ptr_) cudaFree(ptr_), ptr_ = nullptr;
     bytes_ = std::max<size_t>(bytes, 16);
     check(cudaMalloc(&ptr_, bytes_), what);
   }
@@ -67,16 +69,15 @@ Plane uploadPlane(const VectorStore& s, DeviceBuffer& values, DeviceBuffer& scal
   return p;
 }
 
-/** The stream decode's copy of a quantized plane's scales: per sequence of kvLen rows, padded with zeros to `pitch`
- *  rows, so that each 16-token chunk's scales start on a 16-byte boundary (decode_stream.cuh copies them whole). */
-const uint16_t* uploadSeqScales(const VectorStore& s, int64_t kvLen, int64_t pitch, DeviceBuffer& buffer,
-                                const char* what) {
-  const int64_t seqs = s.rows / kvLen;
-  std::vector<uint16_t> padded(static_cast<size_t>(seqs * pitch * s.groups), 0);
-  for (int64_t q = 0; q < seqs; q++)
-    std::copy(s.scales.begin() + q * kvLen * s.groups, s.scales.begin() + (q + 1) * kvLen * s.groups,
-              padded.begin() + q * pitch * s.groups);
-  buffer.upload(padded.data(), padded.size() * sizeof(uint16_t), what);
+/** The stream decode's copy of a quantized plane's scales (device to device): per sequence of kvLen rows, padded
+ *  with zeros to `pitch` rows, so that each 16-token chunk's scales start on a 16-byte boundary (decode_stream.cuh
+ *  copies them whole). */
+const uint16_t* seqScales(const Plane& p, int64_t seqs, int64_t kvLen, int64_t pitch, DeviceBuffer& buffer) {
+  const size_t row = sizeof(uint16_t) * p.groups;
+  buffer.allocate(static_cast<size_t>(seqs * pitch) * row, "cudaMalloc stream scales");
+  check(cudaMemset(buffer.as<void>(), 0, buffer.bytes()), "zero stream scales");
+  check(cudaMemcpy2D(buffer.as<void>(), pitch * row, p.scales, kvLen * row, kvLen * row, seqs, cudaMemcpyDeviceToDevice),
+        "copy stream scales");
   return buffer.as<uint16_t>();
 }
 
@@ -118,7 +119,7 @@ class CudaAttention final : public PreparedAttention {
     act_ = activationFormat(p.dtype);
     kv_ = kvFormat(p);
     overrides_ = overridesFromEnvironment();
-    path_ = choosePath(queryOf(p), overrides_);  // before the uploads: the stream decode wants its scale planes
+    path_ = choosePath(queryOf(p), overrides_);  // an unknown knob fails before any upload
     const bool mla = p.variant.mla;
     const int64_t rows = queryRows(p);
     const int64_t dk = mla ? s.rank + s.ropeDim : s.headDim, dv = mla ? s.rank : s.headDim;
@@ -153,16 +154,9 @@ class CudaAttention final : public PreparedAttention {
       a.q0 = uploadPlane(encodeRows(act_, in.at("q"), s.batch * s.heads * rows, s.headDim), q0_, q0s_, "upload q");
       a.q1.dim = 0;
       const auto k = roundToDtype(in.at("k"), p.dtype), v = roundToDtype(in.at("v"), p.dtype);
-      const VectorStore kStore = encodeRows(kv_, k, s.batch * s.kvHeads * s.kvLen, s.headDim);
-      const VectorStore vStore = encodeRows(kv_, v, s.batch * s.kvHeads * s.kvLen, s.headDim);
-      a.k0 = uploadPlane(kStore, k0_, k0s_, "upload k");
+      a.k0 = uploadPlane(encodeRows(kv_, k, s.batch * s.kvHeads * s.kvLen, s.headDim), k0_, k0s_, "upload k");
       a.k1.dim = 0;
-      a.v = uploadPlane(vStore, v_, vs_, "upload v");
-      if (path_.path == CudaPath::Stream && kStore.groups > 0) {
-        a.scaleSeqPitch = static_cast<int>(roundUp(s.kvLen, 64));
-        a.kScalesSeq = uploadSeqScales(kStore, s.kvLen, a.scaleSeqPitch, kSeqScales_, "upload k scales");
-        a.vScalesSeq = uploadSeqScales(vStore, s.kvLen, a.scaleSeqPitch, vSeqScales_, "upload v scales");
-      }
+      a.v = uploadPlane(encodeRows(kv_, v, s.batch * s.kvHeads * s.kvLen, s.headDim), v_, vs_, "upload v");
       if (a.sparse) prepareSelection(k, {});
     }
 
@@ -171,15 +165,7 @@ class CudaAttention final : public PreparedAttention {
     out_.allocate(outBytes_, "cudaMalloc output");
     a.out = out_.as<void>();
 
-    planLaunch();
-    if (a.splits > 1) {
-      const size_t parts = static_cast<size_t>(a.batch) * a.heads * a.rows * a.splits;
-      partO_.allocate(parts * a.dv * sizeof(float), "cudaMalloc partials");
-      partML_.allocate(parts * 2 * sizeof(float), "cudaMalloc partial states");
-      a.partO = partO_.as<float>();
-      a.partML = partML_.as<float>();
-      combine_ = combineKernel(act_);
-    }
+    plan();
     check(cudaEventCreate(&start_), "cudaEventCreate");
     check(cudaEventCreate(&stop_), "cudaEventCreate");
   }
@@ -259,6 +245,16 @@ class CudaAttention final : public PreparedAttention {
   }
 
   std::string describe() const override { return description_; }
+
+  /** Reads the knobs again and plans the launch anew on the uploaded inputs (the sweeps time many knob settings
+   *  without re-conditioning and re-uploading the cache). */
+  void replan() {
+    check(cudaSetDevice(device_), "cudaSetDevice");
+    check(cudaDeviceSynchronize(), "cudaDeviceSynchronize before replanning");
+    overrides_ = overridesFromEnvironment();
+    path_ = choosePath(queryOf(p_), overrides_);
+    plan();
+  }
 
  private:
   void requireDims(int64_t dk, int64_t dv) const {
@@ -344,6 +340,27 @@ class CudaAttention final : public PreparedAttention {
       return {};
     }
     return act_ == StoreFormat::BF16 ? mmaKernelBf16(kv_, shape) : mmaKernelF16(kv_, shape);
+  }
+
+  /** Everything the chosen path (path_) needs beyond the inputs: the stream decode's scale planes, the launch, and
+   *  the partials of a split launch. */
+  void plan() {
+    AttnArgs& a = args_;
+    if (path_.path == CudaPath::Stream && a.k0.groups > 0 && !a.kScalesSeq) {
+      const int64_t seqs = static_cast<int64_t>(a.batch) * a.groups;
+      a.scaleSeqPitch = static_cast<int>(roundUp(a.kvLen, 64));
+      a.kScalesSeq = seqScales(a.k0, seqs, a.kvLen, a.scaleSeqPitch, kSeqScales_);
+      a.vScalesSeq = seqScales(a.v, seqs, a.kvLen, a.scaleSeqPitch, vSeqScales_);
+    }
+    planLaunch();
+    const size_t parts = static_cast<size_t>(a.batch) * a.heads * a.rows * a.splits;
+    if (a.splits > 1 && partO_.bytes() < parts * a.dv * sizeof(float)) {
+      partO_.allocate(parts * a.dv * sizeof(float), "cudaMalloc partials");
+      partML_.allocate(parts * 2 * sizeof(float), "cudaMalloc partial states");
+    }
+    a.partO = a.splits > 1 ? partO_.as<float>() : nullptr;
+    a.partML = a.splits > 1 ? partML_.as<float>() : nullptr;
+    if (a.splits > 1) combine_ = combineKernel(act_);
   }
 
   /** Launch shape and KV splits of the chosen path (path_), and the description of both. */
@@ -444,6 +461,13 @@ std::unique_ptr<PreparedAttention> prepareCuda(const Problem& p, const HostTenso
   validate(p);
   checkInputs(p, inputs);
   return std::make_unique<cuda::CudaAttention>(p, inputs, device);
+}
+
+bool replanCuda(PreparedAttention& prepared) {
+  auto* k = dynamic_cast<cuda::CudaAttention*>(&prepared);
+  if (!k) return false;
+  k->replan();
+  return true;
 }
 
 }  // namespace etok::kernels
