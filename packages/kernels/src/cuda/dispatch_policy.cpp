@@ -115,9 +115,9 @@ PathChoice choosePath(const PathQuery& q, const Overrides& o, const Defaults& d)
                                     "multiple of the variant's chunk (" + kStreamVariants[variant].name + ": " +
                                     std::to_string(kStreamVariants[variant].chunk) + " tokens)");
     c.path = CudaPath::Stream;
-  } else if (d.preferStream && stream) {
+  } else if (stream && (q.sparse ? d.streamSparse : q.kv == q.act ? d.streamDense : d.streamQuantized)) {
     c.path = CudaPath::Stream;
-  } else if (d.preferWarp && warpApplies(q)) {
+  } else if (d.warp && warpApplies(q)) {
     c.path = CudaPath::Warp;
   } else {
     c.path = mmaApplies(q) ? CudaPath::Mma : CudaPath::Simt;

@@ -51,11 +51,14 @@ bool warpApplies(const PathQuery& q);  // decode_warp.cuh: dense/GQA decode at b
  *  whole chunks (blockSize a multiple of the variant's chunk). */
 bool streamApplies(const PathQuery& q, const StreamVariant& v);
 
-/** What `auto` may pick beyond mma and simt. The shipped defaults keep the token-split kernels opt-in until a GPU
- *  run has validated and timed them (docs/gpu.md, "Flipping a default"). */
+/** Where `auto` takes the token-split kernels instead of mma / SIMT. The shipped defaults keep both opt-in until a
+ *  GPU run has validated and timed them (docs/gpu.md, "Flipping a default"); each flag is one lever family, so the
+ *  evidence can switch them one at a time. */
 struct Defaults {
-  bool preferStream = false;
-  bool preferWarp = false;
+  bool streamDense = false;      // the stream decode for a cache at the activation type (dense/GQA)
+  bool streamQuantized = false;  // … for kv-int8 / kv-fp8 / kv-int4
+  bool streamSparse = false;     // … under sparse (with or without a kv-* lever)
+  bool warp = false;             // the warp decode, where it applies and the stream decode was not taken
 };
 inline constexpr Defaults kShippedDefaults{};
 

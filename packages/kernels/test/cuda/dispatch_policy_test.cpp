@@ -114,22 +114,46 @@ void pathRules() {
     expect(v.chunk % 16 == 0 && v.stages >= 2 && (v.warps == 4 || v.warps == 8), std::string("variant shape ") + v.name);
   }
 
-  // Defaults that prefer the token-split kernels (what a validated GPU run may switch on).
-  Defaults d;
-  d.preferStream = true;
-  expect(choosePath(queryOf(problem("kv-int4", Phase::Decode, Dtype::F16)), {}, d).path == CudaPath::Stream,
-         "preferStream: kv-int4 decode → stream");
-  expect(choosePath(queryOf(problem("mla", Phase::Decode, Dtype::F16)), {}, d).path == CudaPath::Mma,
-         "preferStream: mla stays mma");
-  expect(choosePath(queryOf(problem("dense", Phase::Prefill, Dtype::BF16)), {}, d).path == CudaPath::Mma,
-         "preferStream: prefill stays mma");
-  expect(choosePath(queryOf(bf16), forced("mma"), d).path == CudaPath::Mma, "a forced path beats the defaults");
+  // Defaults that prefer the token-split kernels (what a validated GPU run may switch on), one family at a time.
+  Defaults quantized;
+  quantized.streamQuantized = true;
+  expect(choosePath(queryOf(problem("kv-int4", Phase::Decode, Dtype::F16)), {}, quantized).path == CudaPath::Stream,
+         "streamQuantized: kv-int4 decode → stream");
+  expect(choosePath(queryOf(bf16), {}, quantized).path == CudaPath::Mma, "streamQuantized: dense stays mma");
+  expect(choosePath(queryOf(problem("sparse+kv-int8", Phase::Decode, Dtype::BF16)), {}, quantized).path == CudaPath::Mma,
+         "streamQuantized: sparse+kv-int8 stays mma");
+  expect(choosePath(queryOf(problem("mla+kv-int8", Phase::Decode, Dtype::F16)), {}, quantized).path == CudaPath::Mma,
+         "streamQuantized: mla stays mma");
+  expect(choosePath(queryOf(problem("kv-int8", Phase::Prefill, Dtype::BF16)), {}, quantized).path == CudaPath::Mma,
+         "streamQuantized: prefill stays mma");
+  Defaults dense;
+  dense.streamDense = true;
+  expect(choosePath(queryOf(bf16), {}, dense).path == CudaPath::Stream, "streamDense: dense decode → stream");
+  expect(choosePath(queryOf(problem("sparse", Phase::Decode, Dtype::BF16)), {}, dense).path == CudaPath::Mma,
+         "streamDense: sparse stays mma");
+  expect(choosePath(queryOf(problem("kv-fp8", Phase::Decode, Dtype::BF16)), {}, dense).path == CudaPath::Mma,
+         "streamDense: kv-fp8 stays mma");
+  Defaults all;
+  all.streamDense = all.streamQuantized = all.streamSparse = true;
+  expect(choosePath(queryOf(bf16), {}, all).path == CudaPath::Stream, "streamDense: dense decode → stream");
+  expect(choosePath(queryOf(problem("sparse+kv-int8", Phase::Decode, Dtype::BF16)), {}, all).path == CudaPath::Stream,
+         "streamSparse: sparse+kv-int8 → stream");
+  Problem bs24 = problem("sparse", Phase::Decode, Dtype::BF16);
+  bs24.params.blockSize = 24;
+  expect(choosePath(queryOf(bs24), {}, all).path == CudaPath::Mma, "streamSparse: blockSize 24 falls back to mma");
+  expect(choosePath(queryOf(problem("dense", Phase::Decode, Dtype::F32)), {}, all).path == CudaPath::Simt,
+         "stream defaults: f32 stays SIMT");
+  expect(choosePath(queryOf(bf16), forced("mma"), all).path == CudaPath::Mma, "a forced path beats the defaults");
   Defaults w;
-  w.preferWarp = true;
+  w.warp = true;
   expect(choosePath(queryOf(problem("dense", Phase::Decode, Dtype::BF16, 64)), {}, w).path == CudaPath::Warp,
-         "preferWarp: d64 decode → warp");
+         "warp: d64 decode → warp");
   expect(choosePath(queryOf(problem("sparse", Phase::Decode, Dtype::BF16)), {}, w).path == CudaPath::Mma,
-         "preferWarp: sparse stays mma");
+         "warp: sparse stays mma");
+  w.streamDense = true;
+  expect(choosePath(queryOf(bf16), {}, w).path == CudaPath::Stream, "stream before warp where both are on");
+  expect(choosePath(queryOf(problem("dense", Phase::Decode, Dtype::BF16, 64)), {}, w).path == CudaPath::Warp,
+         "warp where the stream decode does not apply (d64)");
 }
 
 void splitRules() {
