@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""GPU session script for etok's CUDA kernels (issue 6): build, validate, measure, in one call.
+"""Device-machine script for etok's CUDA kernels: build, validate, measure, in one call.
 
 Needs: nvcc + CMake (builds bench/gpu with the kernels library), Python with PyTorch (ceilings and the SDPA
 comparison) and pynvml (board energy counter; energy columns are left empty without it). No Node.

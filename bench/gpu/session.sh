@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One GPU session in one call, on the artifacts bench/gpu/stage.sh packed (no compiling, no Node install there):
+# One run on a lent GPU machine in one call, on the artifacts bench/gpu/stage.sh packed (no compiling, no Node
+# install there):
 #   run(command="bash bench/gpu/session.sh 420", carry=[".gpu-stage"], timeout_s=470)
 # BUDGET_S (first argument) is when the last step must be done; each step gets a share and is cut at its share,
 # so one hung step cannot take the others' time. Everything lands in $OUT (the device tool fetches at most 8 files):

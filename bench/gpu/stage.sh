@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Packs everything a GPU session needs into .gpu-stage/bundle.tar.xz, built HERE (a machine with nvcc but no GPU),
+# Packs everything a run on a lent GPU machine needs into .gpu-stage/bundle.tar.xz, built HERE (a machine with nvcc but no GPU),
 # so the lent GPU machine spends its minutes measuring, not compiling, and needs no Node install:
 #   gpu/            bench/gpu built for sm_90a: kernels/etok-cuda-validate, libetok_gpu_bench.so (run.py and
 #                   sweep_decode.py drive both; the sweep also uses the library's re-planning hook, etok_replan)

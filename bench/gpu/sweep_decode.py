@@ -41,6 +41,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # no __pycache__ beside the scripts
 import run as base  # noqa: E402  (cost formulas, ceilings, the C ABI wrapper)
 
 START = time.time()
