@@ -185,6 +185,9 @@ void splitRules() {
     }
   expect(differ > 0, "the two rules differ on some shape");
   expect(chooseSplits(false, 64, 16384, 128, 264, best).rule == SplitRule::Best, "rule reported");
+  // One block a multiprocessor (132), 64 base blocks: `fewest` leaves 4 SMs idle, `best` fills 16 rounds exactly.
+  expectEq(chooseSplits(false, 64, 16384, 128, 132, none).splits, 2, "fewest: 64 blocks on 132 slots → 2 splits");
+  expectEq(chooseSplits(false, 64, 16384, 128, 132, best).splits, 33, "best: 64 blocks on 132 slots → 33 splits");
   Overrides f6;
   f6.splits = 6;
   expectEq(chooseSplits(false, 64, 16384, 128, 264, f6).splits, 6, "forced 6");
