@@ -47,7 +47,8 @@ import run as base  # noqa: E402  (cost formulas, ceilings, the C ABI wrapper)
 START = time.time()
 SHAPE = {"batch": 8, "heads": 64, "kvHeads": 8, "headDim": 128, "qLen": 1, "rank": 512, "ropeDim": 64}
 PARAMS = {"blockSize": 64, "topK": 16, "window": 512}
-VARIANTS = ["w4c16s4", "w4c16s2", "w4c16s3", "w4c32s2", "w4c32s3", "w8c16s3"]  # dispatch_policy.h kStreamVariants
+# dispatch_policy.h kStreamVariants, the default (kDefaultStreamVariant) first
+VARIANTS = ["w4c16s4", "w4c16s2", "w4c16s3", "w4c32s2", "w4c32s3", "w8c16s3"]
 TOLERANCE = {"bf16": 2.5e-2, "f16": 8e-3}
 TARGETS = {"kv-int8": 1.7, "kv-fp8": 1.7, "kv-int4": 2.8, "sparse": 4.0, "sparse+kv-int8": 6.0}
 log = base.log
@@ -301,7 +302,7 @@ def validate(build_dir, out_dir, timeout_s):
     fails = [x for x in rows if not x["pass"]]
     by = {}
     for x in rows:
-        key = f"{x['path']}:{x.get('streamVariant') or 'default'}"
+        key = path_key(x["path"], x.get("streamVariant"))
         b = by.setdefault(key, {"cases": 0, "failures": 0, "worstPassing": 0.0})
         b["cases"] += 1
         b["failures"] += not x["pass"]
@@ -312,18 +313,28 @@ def validate(build_dir, out_dir, timeout_s):
         log(f"  FAIL {x['variant']:<16} {x['dtype']:<4} {x['path']:<6} {x.get('streamVariant', ''):<8} splits={x['splits']} "
             f"kvLen={x['kvLen']} exact={x['relErrorVsExact']:.2e} nonfinite={x['nonFinite']} {x['error'][:100]}")
     return {"cases": len(rows), "failures": len(fails), "exit": code, "byPath": by,
-            "failedPaths": sorted({f"{x['path']}:{x.get('streamVariant') or 'default'}" for x in fails})}
+            "failedPaths": sorted({path_key(x["path"], x.get("streamVariant")) for x in fails})}
 
 
-def winners(rows, invalid_paths):
-    """Fastest valid candidate per (lever, dtype, kvLen); candidates whose path failed validation are excluded."""
+def path_key(path, stream_variant):
+    """One validation bucket: stream:<variant> (the default variant when none is named), warp, or the path itself."""
+    return f"stream:{stream_variant or VARIANTS[0]}" if path == "stream" else path
+
+
+def eligible(knobs, by_path):
+    """The default path is the validated one; a token-split candidate needs passed cases and no failure here."""
+    path = knobs.get("ETOK_CUDA_PATH")
+    if not path:
+        return True
+    b = by_path.get(path_key(path, knobs.get("ETOK_CUDA_STREAM")))
+    return bool(b) and b["cases"] > 0 and b["failures"] == 0
+
+
+def winners(rows, by_path):
+    """Fastest valid candidate per (lever, dtype, kvLen) among the eligible ones (see eligible)."""
     best = {}
     for r in rows:
-        if not r.get("valid") or "hotS" not in r:
-            continue
-        path = r["knobs"].get("ETOK_CUDA_PATH", "default")
-        key = f"{path}:{r['knobs'].get('ETOK_CUDA_STREAM', 'default')}" if path == "stream" else f"{path}:default"
-        if key in invalid_paths:
+        if not r.get("valid") or "hotS" not in r or not eligible(r["knobs"], by_path):
             continue
         k = (r["lever"], r["dtype"], r["kvLen"])
         if k not in best or r["hotS"] < best[k]["hotS"]:
@@ -392,7 +403,7 @@ def main():
     report["measurements"] = sweep.rows
     report["sdpa"] = {str(k): v for k, v in sdpa.items()}
 
-    best = winners(sweep.rows, invalid)
+    best = winners(sweep.rows, report["validation"]["byPath"])
     report["winners"] = [{"lever": k[0], "dtype": k[1], "kvLen": k[2], "candidate": r["candidate"], "knobs": r["knobs"],
                           "hotS": r["hotS"], "fracCopy": r["fracCopy"], "kernel": r.get("kernel")} for k, r in sorted(best.items())]
     report["breakdown"] = []
