@@ -261,21 +261,21 @@ __global__ void __launch_bounds__(W * 32, (streamMinBlocks<A, K, W, C, STAGES>()
       }
     } else {
 #pragma unroll
-      for (int grp = 0; grp < D / 32; grp++) {
-        float sg[SN][4];
+      for (int j = 0; j < SN; j++) {
+        const int tok = 8 * j + gid;
+        // f16 scales [token][group] of this lane's tokens 8j + 2tig and 8j + 2tig + 1: 4 groups each, one LDS.128
+        const uint4 sc = lds128(kScale + 2 * (8 * j + 2 * tig) * L::kGroups);
+        const uint32_t scw[4] = {sc.x, sc.y, sc.z, sc.w};
 #pragma unroll
-        for (int j = 0; j < SN; j++) {
-          sg[j][0] = sg[j][1] = sg[j][2] = sg[j][3] = 0.f;
-          const int tok = 8 * j + gid;
+        for (int grp = 0; grp < D / 32; grp++) {
+          float sg[4] = {0.f, 0.f, 0.f, 0.f};
           const uint32_t w = *reinterpret_cast<const uint32_t*>(kRows + tok * L::kRowPitch + 16 * (grp ^ swz4(tok)) + 4 * tig);
-          mma16816<T>(sg[j], qf[2 * grp], nibblePair<T>(w, 0), nibblePair<T>(w, 8));
-          mma16816<T>(sg[j], qf[2 * grp + 1], nibblePair<T>(w, 4), nibblePair<T>(w, 12));
-          // scales of tokens 8j + 2tig (+1), group grp: [token][group] f16
-          const uint8_t* sc = kScale + 2 * ((8 * j + 2 * tig) * L::kGroups + grp);
-          const float s0 = __half2float(__ushort_as_half(*reinterpret_cast<const uint16_t*>(sc)));
-          const float s1 = __half2float(__ushort_as_half(*reinterpret_cast<const uint16_t*>(sc + 2 * L::kGroups)));
-          s[j][0] = fmaf(sg[j][0], s0, s[j][0]), s[j][1] = fmaf(sg[j][1], s1, s[j][1]);
-          s[j][2] = fmaf(sg[j][2], s0, s[j][2]), s[j][3] = fmaf(sg[j][3], s1, s[j][3]);
+          mma16816<T>(sg, qf[2 * grp], nibblePair<T>(w, 0), nibblePair<T>(w, 8));
+          mma16816<T>(sg, qf[2 * grp + 1], nibblePair<T>(w, 4), nibblePair<T>(w, 12));
+          const float2 a2 = half2Bits(scw[grp >> 1]), b2 = half2Bits(scw[2 + (grp >> 1)]);
+          const float s0 = grp & 1 ? a2.y : a2.x, s1 = grp & 1 ? b2.y : b2.x;
+          s[j][0] = fmaf(sg[0], s0, s[j][0]), s[j][1] = fmaf(sg[1], s1, s[j][1]);
+          s[j][2] = fmaf(sg[2], s0, s[j][2]), s[j][3] = fmaf(sg[3], s1, s[j][3]);
         }
       }
     }
@@ -353,13 +353,17 @@ __global__ void __launch_bounds__(W * 32, (streamMinBlocks<A, K, W, C, STAGES>()
       } else {
         const int tA = 16 * kk + 2 * tig;
         const int toks[4] = {tA, tA + 1, tA + 8, tA + 9};
+        uint2 vsc[4];  // each token's 4 group scales, one LDS.64
+#pragma unroll
+        for (int x = 0; x < 4; x++) vsc[x] = *reinterpret_cast<const uint2*>(vScale + 2 * toks[x] * L::kGroups);
 #pragma unroll
         for (int grp = 0; grp < D / 32; grp++) {
           float sv[4];
 #pragma unroll
-          for (int x = 0; x < 4; x++)
-            sv[x] = __half2float(__ushort_as_half(
-                *reinterpret_cast<const uint16_t*>(vScale + 2 * (toks[x] * L::kGroups + grp))));
+          for (int x = 0; x < 4; x++) {
+            const float2 f = half2Bits(grp >> 1 ? vsc[x].y : vsc[x].x);
+            sv[x] = grp & 1 ? f.y : f.x;
+          }
           const uint32_t pa[4] = {pack2<T>(p0[0] * sv[0], p0[1] * sv[1]), pack2<T>(p0[2] * sv[0], p0[3] * sv[1]),
                                   pack2<T>(p1[0] * sv[2], p1[1] * sv[3]), pack2<T>(p1[2] * sv[2], p1[3] * sv[3])};
           uint32_t h[4];

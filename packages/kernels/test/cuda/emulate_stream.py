@@ -476,16 +476,17 @@ def run_stream(a, W, C, S):
                                 if MUTATION != "key-scale":
                                     s[j, :, 0] *= sx; s[j, :, 1] *= sy; s[j, :, 2] *= sx; s[j, :, 3] *= sy
                         else:
-                            for grp in range(D // 32):
-                                for j in range(SN):
+                            for j in range(SN):
+                                tok = 8 * j + GID
+                                scw = lds(ring, kSc + 2 * (8 * j + 2 * TIG) * L["groups"], 16)  # [32, 4] words
+                                for grp in range(D // 32):
                                     sg = np.zeros((32, 4))
-                                    tok = 8 * j + GID
                                     wd = lds(ring, kR + tok * L["rowPitch"] + 16 * (grp ^ swz4(tok)) + 4 * TIG, 4)[:, 0]
                                     mma16816(sg, qpairs[2 * grp], pairs(nibble_pair(act, wd, 0), act), pairs(nibble_pair(act, wd, 8), act))
                                     mma16816(sg, qpairs[2 * grp + 1], pairs(nibble_pair(act, wd, 4), act), pairs(nibble_pair(act, wd, 12), act))
-                                    base = kSc + 2 * ((8 * j + 2 * TIG) * L["groups"] + grp)
-                                    s0 = f16_value(lds(ring, base, 2)[:, 0])
-                                    s1 = f16_value(lds(ring, base + 2 * L["groups"], 2)[:, 0])
+                                    wa, wb = scw[:, grp >> 1], scw[:, 2 + (grp >> 1)]
+                                    s0 = f16_value(wa >> 16 if grp & 1 else wa & 0xFFFF)
+                                    s1 = f16_value(wb >> 16 if grp & 1 else wb & 0xFFFF)
                                     if MUTATION == "key-scale":
                                         s0, s1 = np.ones(32), np.ones(32)
                                     s[j, :, 0] += sg[:, 0] * s0; s[j, :, 1] += sg[:, 1] * s1
@@ -536,8 +537,9 @@ def run_stream(a, W, C, S):
                                         mma16816(o[4 * qq + x], pa, pairs(b0[x], act), pairs(b1[x], act))
                             else:
                                 toks = [tA, tA + 1, tA + 8, tA + 9]
+                                vsc = [lds(ring, vSc + 2 * t * L["groups"], 8) for t in toks]  # [32, 2] words each
                                 for grp in range(D // 32):
-                                    sv = [f16_value(lds(ring, vSc + 2 * (t * L["groups"] + grp), 2)[:, 0]) for t in toks]
+                                    sv = [f16_value(w[:, grp >> 1] >> 16 if grp & 1 else w[:, grp >> 1] & 0xFFFF) for w in vsc]
                                     pa = [np.stack([p0[:, 0] * sv[0], p0[:, 1] * sv[1]], 1), np.stack([p0[:, 2] * sv[0], p0[:, 3] * sv[1]], 1),
                                           np.stack([p1[:, 0] * sv[2], p1[:, 1] * sv[3]], 1), np.stack([p1[:, 2] * sv[2], p1[:, 3] * sv[3]], 1)]
                                     h = [lds(ring, vR + t * L["rowPitch"] + 16 * (grp ^ swz4(t)) + 2 * GID, 2)[:, 0] for t in toks]
