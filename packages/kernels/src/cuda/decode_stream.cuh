@@ -310,8 +310,9 @@ __global__ void __launch_bounds__(W * 32, (streamMinBlocks<A, K, W, C, STAGES>()
       sumB += s[j][2] + s[j][3];
     }
     lA = lA * cA + sumA, lB = lB * cB + sumB;
+    if (__any_sync(0xffffffffu, cA != 1.f || cB != 1.f))  // the maxima settle early: most chunks skip 64 multiplies
 #pragma unroll
-    for (int j = 0; j < VN; j++) o[j][0] *= cA, o[j][1] *= cA, o[j][2] *= cB, o[j][3] *= cB;
+      for (int j = 0; j < VN; j++) o[j][0] *= cA, o[j][1] *= cA, o[j][2] *= cB, o[j][3] *= cB;
 
     // O += P · V, 16 tokens a k-step: A = the weights (tokens 16kk + 2tig (+1) and + 8), times the value scale.
 #pragma unroll
