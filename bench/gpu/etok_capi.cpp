@@ -1,5 +1,7 @@
-// A C ABI over the CUDA backend for bench/gpu/run.py (ctypes): prepare one problem on seeded synthetic inputs,
-// run it, read device time from the backend's events, flush L2, poison and check against the fp64 references.
+// A C ABI over the CUDA backend for bench/gpu/run.py and sweep_decode.py (ctypes): prepare one problem on seeded
+// synthetic inputs (or on another handle's inputs, under a different lever set or dtype), run it, read device time
+// from the backend's events, flush L2, poison and check against the fp64 references, read the output, and re-plan
+// after changing the ETOK_CUDA_* knobs without re-uploading the inputs.
 // Every function returns 0 on success, or -1 with the message in etok_last_error() (per thread).
 #include <cmath>
 #include <cstdio>
@@ -8,6 +10,7 @@
 #include <string>
 
 #include "etok/kernels/attention.h"
+#include "replan.h"
 
 using namespace etok::kernels;
 
@@ -17,7 +20,7 @@ thread_local std::string lastError;
 
 struct Handle {
   Problem problem;
-  HostTensors inputs;
+  std::shared_ptr<const HostTensors> inputs;  // shared by the handles prepared like this one
   std::unique_ptr<PreparedAttention> kernel;
 };
 
@@ -54,10 +57,50 @@ void* etok_prepare(const char* variant, const char* phase, const char* dtype, co
     p.params.topK = static_cast<int64_t>(params[2]);
     p.params.window = static_cast<int64_t>(params[3]);
     validate(p);
-    h->inputs = syntheticInputs(p, profile, seed);
-    h->kernel = prepareCuda(p, h->inputs, device);
+    h->inputs = std::make_shared<const HostTensors>(syntheticInputs(p, profile, seed));
+    h->kernel = prepareCuda(p, *h->inputs, device);
   });
   return rc == 0 ? h.release() : nullptr;
+}
+
+/** A handle on the same shape, parameters and inputs as `base`, under another lever set and dtype (the inputs are
+ *  shared, not generated again: dense, kv-* and sparse read the same q, k, v). */
+void* etok_prepare_like(void* base, const char* variant, const char* dtype, int device) {
+  auto h = std::make_unique<Handle>();
+  const int rc = guarded([&] {
+    const Handle& b = *static_cast<Handle*>(base);
+    h->problem = b.problem;
+    h->problem.variant = parseVariant(variant);
+    h->problem.dtype = parseDtype(dtype);
+    validate(h->problem);
+    h->inputs = b.inputs;
+    h->kernel = prepareCuda(h->problem, *h->inputs, device);
+  });
+  return rc == 0 ? h.release() : nullptr;
+}
+
+/** Re-reads ETOK_CUDA_PATH / _STREAM / _SPLITS / _SPLIT_RULE and plans the launch anew on the uploaded inputs. */
+int etok_replan(void* handle) {
+  return guarded([&] {
+    if (!replanCuda(*static_cast<Handle*>(handle)->kernel)) throw std::runtime_error("not a CUDA kernel");
+  });
+}
+
+int etok_output_size(void* handle, long long* elements) {
+  return guarded([&] { *elements = outputSpec(static_cast<Handle*>(handle)->problem).elements(); });
+}
+
+/** Copies the output of the last run (as f32) into out[0 .. capacity). */
+int etok_output(void* handle, float* out, long long capacity) {
+  return guarded([&] {
+    const std::vector<float> o = static_cast<Handle*>(handle)->kernel->output();
+    if (static_cast<long long>(o.size()) > capacity) throw std::runtime_error("output buffer too small");
+    std::memcpy(out, o.data(), o.size() * sizeof(float));
+  });
+}
+
+int etok_poison(void* handle) {
+  return guarded([&] { static_cast<Handle*>(handle)->kernel->poisonOutput(); });
 }
 
 void etok_free(void* handle) { delete static_cast<Handle*>(handle); }
@@ -100,8 +143,8 @@ int etok_check(void* handle, double* relExact, double* relDense, long long* nonF
     long long bad = 0;
     for (float x : out) bad += !std::isfinite(x);
     *nonFinite = bad;
-    *relExact = relativeL2(out, referenceExact(h.problem, h.inputs));
-    *relDense = relativeL2(out, referenceDense(h.problem, h.inputs));
+    *relExact = relativeL2(out, referenceExact(h.problem, *h.inputs));
+    *relDense = relativeL2(out, referenceDense(h.problem, *h.inputs));
   });
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""GPU session script for etok's CUDA kernels (issue 6): build, validate, measure, in one call.
+"""Device-machine script for etok's CUDA kernels: build, validate, measure, in one call.
 
 Needs: nvcc + CMake (builds bench/gpu with the kernels library), Python with PyTorch (ceilings and the SDPA
 comparison) and pynvml (board energy counter; energy columns are left empty without it). No Node.
@@ -75,7 +75,8 @@ def build(build_dir, arch, out_dir):
 
 def validate(build_dir, out_dir, quick, timeout_s):
     exe = os.path.join(build_dir, "kernels", "etok-cuda-validate")
-    cmd = [exe, "--json"] + (["--quick"] if quick else [])
+    # The stream decode's own cases (every variant) run in sweep_decode.py's call; here the paths the defaults use.
+    cmd = [exe, "--json", "--paths", "auto,simt,warp"] + (["--quick"] if quick else [])
     log("$", " ".join(cmd), f"(timeout {timeout_s:.0f} s)")
     t0 = time.time()
     try:

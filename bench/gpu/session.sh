@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One GPU session in one call, on the artifacts bench/gpu/stage.sh packed (no compiling, no Node install there):
+# One run on a lent GPU machine in one call, on the artifacts bench/gpu/stage.sh packed (no compiling, no Node
+# install there):
 #   run(command="bash bench/gpu/session.sh 420", carry=[".gpu-stage"], timeout_s=470)
 # BUDGET_S (first argument) is when the last step must be done; each step gets a share and is cut at its share,
 # so one hung step cannot take the others' time. Everything lands in $OUT (the device tool fetches at most 8 files):
@@ -29,6 +30,17 @@ nvidia-smi
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,clocks.max.sm,power.limit,power.draw,temperature.gpu --format=csv
 echo "node on PATH: $(command -v node || echo none); python3: $(command -v python3)"
 python3 -c "import torch, pynvml; print('torch', torch.__version__, 'cuda', torch.version.cuda)"
+
+if [ "${2:-}" = "sweep-decode" ]; then
+  # The decode sweep alone, in its own call (validation of the token-split decode paths, then every path, variant
+  # and split rule timed beside the ceilings and SDPA; bench/gpu/sweep_decode.py):
+  #   run(command="bash bench/gpu/session.sh 440 sweep-decode", carry=[".gpu-stage"], timeout_s=470)
+  step "decode sweep (share: what is left, $(left) s)"
+  timeout "$(left)" python3 "$ROOT/bench/gpu/sweep_decode.py" --build-dir "$B/gpu" --out "$OUT" --budget-s $(($(left) - 10))
+  step "done"
+  ls -la "$OUT"
+  exit 0
+fi
 
 step "NVML: what one energy-counter read costs here, and how often the counter steps"
 python3 - <<'PY'

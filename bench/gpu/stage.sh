@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Packs everything a GPU session needs into .gpu-stage/bundle.tar.xz, built HERE (a machine with nvcc but no GPU),
+# Packs everything a run on a lent GPU machine needs into .gpu-stage/bundle.tar.xz, built HERE (a machine with nvcc but no GPU),
 # so the lent GPU machine spends its minutes measuring, not compiling, and needs no Node install:
-#   gpu/            bench/gpu built for sm_90a: kernels/etok-cuda-validate, libetok_gpu_bench.so
+#   gpu/            bench/gpu built for sm_90a: kernels/etok-cuda-validate, libetok_gpu_bench.so (run.py and
+#                   sweep_decode.py drive both; the sweep also uses the library's re-planning hook, etok_replan)
 #   etok/           the etok CLI as a user runs it: the four packages' dist/, the CUDA-enabled addon, zod and
 #                   onnx-proto (the CLI's only runtime imports outside onnx commands), and this machine's node binary
 # Then, on the device tool:  run(command="bash bench/gpu/session.sh 420", carry=[".gpu-stage"], timeout_s=470)

@@ -55,6 +55,11 @@ struct AttnArgs {
   const uint32_t* selMask = nullptr;
   const int* selList = nullptr;
   const int* selCount = nullptr;
+  // Stream decode (decode_stream.cuh) only: the K and V scales again, per sequence (b·kvHeads + g) padded to
+  // scaleSeqPitch tokens (a multiple of 64), so that every 16-token chunk's scales start 16-byte aligned.
+  const uint16_t* kScalesSeq = nullptr;
+  const uint16_t* vScalesSeq = nullptr;
+  int scaleSeqPitch = 0;
   void* out = nullptr;       // [batch, heads, rows, dv] at the activation dtype
   float* partO = nullptr;    // [(b·heads + h)·rows + r][splits][dv], unnormalised
   float* partML = nullptr;   // [(b·heads + h)·rows + r][splits][2]: running max (log2 domain) and sum

@@ -1,6 +1,6 @@
 // Tensor-core decode whose warps split the tokens, not the head dims (FlashInfer's decode layout, on mma.sync), for
 // dense/GQA decode at bf16/f16 with the cache stored at the activation type or quantized (kv-int8, kv-int4, kv-fp8).
-// EXPERIMENTAL: compiled everywhere, run only with ETOK_CUDA_PATH=warp until a GPU session has validated it
+// EXPERIMENTAL: compiled everywhere, run only with ETOK_CUDA_PATH=warp until a GPU run has validated it
 // (docs/gpu.md).
 //
 // Why: the tensor-core decode instance (prefill_mma.cuh, 16 rows × 4 dim slices) spends ~4.5 µs per 64-token tile
@@ -21,10 +21,6 @@
 #include "prefill_mma.cuh"
 
 namespace etok::kernels::cuda {
-
-template <int N> __device__ __forceinline__ void cpAsyncWait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
-}
 
 constexpr int kWarpDecodeWarps = 4, kWarpDecodeChunk = 16;
 

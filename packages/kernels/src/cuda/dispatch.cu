@@ -1,13 +1,9 @@
 // The CUDA backend's host side: prepareCuda() conditions the inputs exactly as the fp64 references do (dtype
 // rounding, then the kv-* quantizers of ../common/quantize.cpp, so the device holds the same bits), uploads them
-// as 16-byte-pitched planes, precomputes the NSA block means, picks a kernel path and the KV split count, and
-// run() enqueues   [selectBlocks] → attention (mma or SIMT) → [combineSplits]   on the default stream, between
-// two CUDA events so the harness can read device time.
-//
-// Paths: `mma` (tensor cores, bf16/f16, dense head dim 64/128 and mla 512+64) and `simt` (every problem, the only
-// one at f32). ETOK_CUDA_PATH=simt|mma forces one (validation runs both), ETOK_CUDA_SPLITS=N forces the split
-// count of decode (validation forces > 1 to exercise the combine step on small shapes). ETOK_CUDA_PATH=warp runs
-// the experimental token-split decode (decode_warp.cuh), which nothing selects by itself until it is validated.
+// as 16-byte-pitched planes, precomputes the NSA block means, launches the kernel path and KV split count that
+// dispatch_policy.h picks, and run() enqueues   [selectBlocks] → attention (mma, SIMT, warp or stream) →
+// [combineSplits]   on the default stream, between two CUDA events so the harness can read device time.
+// describe() reports the kernel, its grid and the knobs in force (dispatch_policy.h lists the environment knobs).
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -16,7 +12,9 @@
 
 #include "../common/numeric.h"
 #include "common.cuh"
+#include "dispatch_policy.h"
 #include "etok/kernels/attention.h"
+#include "replan.h"
 #include "kernels.h"
 #include "sparse_select.cuh"
 
@@ -37,6 +35,7 @@ class DeviceBuffer {
     if (ptr_) cudaFree(ptr_);
   }
   void allocate(size_t bytes, const char* what) {
+    if (ptr_) cudaFree(ptr_), ptr_ = nullptr;
     bytes_ = std::max<size_t>(bytes, 16);
     check(cudaMalloc(&ptr_, bytes_), what);
   }
@@ -70,15 +69,16 @@ Plane uploadPlane(const VectorStore& s, DeviceBuffer& values, DeviceBuffer& scal
   return p;
 }
 
-int envInt(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) return fallback;
-  return std::atoi(v);
-}
-
-std::string envString(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? std::string(v) : std::string();
+/** The stream decode's copy of a quantized plane's scales (device to device): per sequence of kvLen rows, padded
+ *  with zeros to `pitch` rows, so that each 16-token chunk's scales start on a 16-byte boundary (decode_stream.cuh
+ *  copies them whole). */
+const uint16_t* seqScales(const Plane& p, int64_t seqs, int64_t kvLen, int64_t pitch, DeviceBuffer& buffer) {
+  const size_t row = sizeof(uint16_t) * p.groups;
+  buffer.allocate(static_cast<size_t>(seqs * pitch) * row, "cudaMalloc stream scales");
+  check(cudaMemset(buffer.as<void>(), 0, buffer.bytes()), "zero stream scales");
+  check(cudaMemcpy2D(buffer.as<void>(), pitch * row, p.scales, kvLen * row, kvLen * row, seqs, cudaMemcpyDeviceToDevice),
+        "copy stream scales");
+  return buffer.as<uint16_t>();
 }
 
 int nextPow2(int x) {
@@ -118,6 +118,8 @@ class CudaAttention final : public PreparedAttention {
     const Shape& s = p.shape;
     act_ = activationFormat(p.dtype);
     kv_ = kvFormat(p);
+    overrides_ = overridesFromEnvironment();
+    path_ = choosePath(queryOf(p), overrides_);  // an unknown knob fails before any upload
     const bool mla = p.variant.mla;
     const int64_t rows = queryRows(p);
     const int64_t dk = mla ? s.rank + s.ropeDim : s.headDim, dv = mla ? s.rank : s.headDim;
@@ -163,15 +165,7 @@ class CudaAttention final : public PreparedAttention {
     out_.allocate(outBytes_, "cudaMalloc output");
     a.out = out_.as<void>();
 
-    choosePath();
-    if (a.splits > 1) {
-      const size_t parts = static_cast<size_t>(a.batch) * a.heads * a.rows * a.splits;
-      partO_.allocate(parts * a.dv * sizeof(float), "cudaMalloc partials");
-      partML_.allocate(parts * 2 * sizeof(float), "cudaMalloc partial states");
-      a.partO = partO_.as<float>();
-      a.partML = partML_.as<float>();
-      combine_ = combineKernel(act_);
-    }
+    plan();
     check(cudaEventCreate(&start_), "cudaEventCreate");
     check(cudaEventCreate(&stop_), "cudaEventCreate");
   }
@@ -251,6 +245,16 @@ class CudaAttention final : public PreparedAttention {
   }
 
   std::string describe() const override { return description_; }
+
+  /** Reads the knobs again and plans the launch anew on the uploaded inputs (the sweeps time many knob settings
+   *  without re-conditioning and re-uploading the cache). */
+  void replan() {
+    check(cudaSetDevice(device_), "cudaSetDevice");
+    check(cudaDeviceSynchronize(), "cudaDeviceSynchronize before replanning");
+    overrides_ = overridesFromEnvironment();
+    path_ = choosePath(queryOf(p_), overrides_);
+    plan();
+  }
 
  private:
   void requireDims(int64_t dk, int64_t dv) const {
@@ -338,111 +342,103 @@ class CudaAttention final : public PreparedAttention {
     return act_ == StoreFormat::BF16 ? mmaKernelBf16(kv_, shape) : mmaKernelF16(kv_, shape);
   }
 
-  /** The token-split decode (decode_warp.cuh): dense/GQA decode at bf16/f16, any KV format, head dim 64/128. */
-  KernelRef warpChoice() const {
-    const int d = static_cast<int>(p_.shape.headDim);
-    if (p_.phase != Phase::Decode || p_.variant.mla || p_.variant.sparse) return {};
-    if (act_ == StoreFormat::BF16) return warpDecodeBf16(kv_, d);
-    if (act_ == StoreFormat::F16) return warpDecodeF16(kv_, d);
-    return {};
+  /** Everything the chosen path (path_) needs beyond the inputs: the stream decode's scale planes, the launch, and
+   *  the partials of a split launch. */
+  void plan() {
+    AttnArgs& a = args_;
+    if (path_.path == CudaPath::Stream && a.k0.groups > 0 && !a.kScalesSeq) {
+      const int64_t seqs = static_cast<int64_t>(a.batch) * a.groups;
+      a.scaleSeqPitch = static_cast<int>(roundUp(a.kvLen, 64));
+      a.kScalesSeq = seqScales(a.k0, seqs, a.kvLen, a.scaleSeqPitch, kSeqScales_);
+      a.vScalesSeq = seqScales(a.v, seqs, a.kvLen, a.scaleSeqPitch, vSeqScales_);
+    }
+    planLaunch();
+    const size_t parts = static_cast<size_t>(a.batch) * a.heads * a.rows * a.splits;
+    if (a.splits > 1 && partO_.bytes() < parts * a.dv * sizeof(float)) {
+      partO_.allocate(parts * a.dv * sizeof(float), "cudaMalloc partials");
+      partML_.allocate(parts * 2 * sizeof(float), "cudaMalloc partial states");
+    }
+    a.partO = a.splits > 1 ? partO_.as<float>() : nullptr;
+    a.partML = a.splits > 1 ? partML_.as<float>() : nullptr;
+    if (a.splits > 1) combine_ = combineKernel(act_);
   }
 
-  void choosePath() {
+  /** Launch shape and KV splits of the chosen path (path_), and the description of both. */
+  void planLaunch() {
     AttnArgs& a = args_;
-    const std::string forced = envString("ETOK_CUDA_PATH");
-    if (forced == "warp") {  // experimental until validated on a GPU: only when asked for by name
-      const KernelRef warp = warpChoice();
-      if (!warp.fn)
-        throw BadShape("variant", "ETOK_CUDA_PATH=warp needs dense/GQA decode (not sparse, not mla) at bf16/f16 "
-                                  "with headDim 64 or 128");
-      attention_ = warp;
-      attentionShared_ = warp.sharedBytes;
-      grid_ = dim3(static_cast<unsigned>((a.groupHeads + 15) / 16), static_cast<unsigned>(a.batch * a.groups), 1);
-      const int64_t blocks = static_cast<int64_t>(grid_.x) * grid_.y;
-      allowShared(attention_, attentionShared_, sharedOptIn_, "headDim");
-      // Each warp keeps ≥ 2 chunks: a split of ≥ 2 rounds of the 4 warps.
-      a.splits = splitsFor(blocks, p_.shape.kvLen, 2 * warp.tokensPerTile, residentBlocks(attention_, attentionShared_));
-      grid_.z = static_cast<unsigned>(a.splits);
-      if (grid_.y > 65535u) throw BadShape("batch", "the CUDA launch grid is too large (batch × kv groups must be ≤ 65535)");
-      std::ostringstream d;
-      d << "cuda " << warp.name << ", grid " << grid_.x << "x" << grid_.y << "x" << grid_.z << ", " << a.splits
-        << " KV split(s)" << (a.splits > 1 ? " + combine" : "");
-      description_ = d.str();
-      return;
-    }
-    KernelRef mma = mmaChoice();
-    if (forced == "mma" && !mma.fn)
-      throw BadShape("variant", "ETOK_CUDA_PATH=mma but the tensor-core kernel has no instance for this problem "
-                                "(bf16/f16 with headDim 64/128, or mla 512+64)");
-    const bool useMma = mma.fn && forced != "simt";
-    // Tokens one (row, group) reads: all visible ones, or under sparse at most sink + window + topK blocks.
-    int64_t tokens = p_.shape.kvLen;
-    if (a.sparse)
-      tokens = std::min<int64_t>(tokens, (2 + p_.params.topK + (p_.params.window + a.blockSize - 1) / a.blockSize) *
-                                             static_cast<int64_t>(a.blockSize));
+    const int64_t packedRows = static_cast<int64_t>(a.rows) * a.groupHeads;
+    int64_t minTokens = 128;  // SIMT: each split keeps ≥ 128 tokens; the tiled kernels ≥ 2 of their tiles
     std::ostringstream d;
-    int64_t blocks = 0;
-    if (useMma) {
-      attention_ = mma;
-      attentionShared_ = mma.sharedBytes;
-      const int64_t packedRows = static_cast<int64_t>(a.rows) * a.groupHeads;
-      grid_ = dim3(static_cast<unsigned>((packedRows + mma.rowsPerBlock - 1) / mma.rowsPerBlock),
-                   static_cast<unsigned>(a.batch * a.groups), 1);
-      blocks = static_cast<int64_t>(grid_.x) * grid_.y;
-      allowShared(attention_, attentionShared_, sharedOptIn_, p_.variant.mla ? "rank" : "headDim");
-      a.splits = splitsFor(blocks, tokens, 2 * mma.tokensPerTile, residentBlocks(attention_, attentionShared_));
-      grid_.z = static_cast<unsigned>(a.splits);
-      d << "cuda " << mma.name;
-    } else {
-      attention_ = simtKernel(act_, kv_, a.mla);
-      const int unitsK = a.dk / 8, unitsV = a.dv / 8;
-      a.lanesPerToken = std::min(32, std::max(4, nextPow2(std::max(
-                                                  (unitsK + attention_.keyUnitsPerLane - 1) / attention_.keyUnitsPerLane,
-                                                  (unitsV + attention_.valueUnitsPerLane - 1) / attention_.valueUnitsPerLane))));
-      const int headChunks = (a.groupHeads + attention_.headsPerBlock - 1) / attention_.headsPerBlock;
-      attentionShared_ = simtSharedBytes(attention_, a.dv);
-      grid_ = dim3(static_cast<unsigned>(a.rows * headChunks), static_cast<unsigned>(a.batch * a.groups), 1);
-      blocks = static_cast<int64_t>(grid_.x) * grid_.y;
-      allowShared(attention_, attentionShared_, sharedOptIn_, p_.variant.mla ? "rank" : "headDim");
-      a.splits = splitsFor(blocks, tokens, 128, residentBlocks(attention_, attentionShared_));
-      grid_.z = static_cast<unsigned>(a.splits);
-      d << "cuda " << attention_.name << ", " << a.lanesPerToken << " lanes/token";
+    switch (path_.path) {
+      case CudaPath::Stream:
+        attention_ = act_ == StoreFormat::BF16 ? streamDecodeBf16(kv_, path_.streamVariant)
+                                               : streamDecodeF16(kv_, path_.streamVariant);
+        grid_ = dim3(static_cast<unsigned>((packedRows + 15) / 16), static_cast<unsigned>(a.batch * a.groups), 1);
+        minTokens = 2 * attention_.tokensPerTile;  // each warp keeps ≥ 2 chunks
+        d << "cuda stream<" << attention_.name << ", 16 rows, head dim " << kStreamHeadDim << ">";
+        break;
+      case CudaPath::Warp:
+        attention_ = act_ == StoreFormat::BF16 ? warpDecodeBf16(kv_, static_cast<int>(p_.shape.headDim))
+                                               : warpDecodeF16(kv_, static_cast<int>(p_.shape.headDim));
+        grid_ = dim3(static_cast<unsigned>((packedRows + 15) / 16), static_cast<unsigned>(a.batch * a.groups), 1);
+        minTokens = 2 * attention_.tokensPerTile;
+        d << "cuda " << attention_.name;
+        break;
+      case CudaPath::Mma:
+        attention_ = mmaChoice();
+        grid_ = dim3(static_cast<unsigned>((packedRows + attention_.rowsPerBlock - 1) / attention_.rowsPerBlock),
+                     static_cast<unsigned>(a.batch * a.groups), 1);
+        minTokens = 2 * attention_.tokensPerTile;
+        d << "cuda " << attention_.name;
+        break;
+      case CudaPath::Simt: {
+        attention_ = simtKernel(act_, kv_, a.mla);
+        const int unitsK = a.dk / 8, unitsV = a.dv / 8;
+        a.lanesPerToken = std::min(32, std::max(4, nextPow2(std::max(
+                                                    (unitsK + attention_.keyUnitsPerLane - 1) / attention_.keyUnitsPerLane,
+                                                    (unitsV + attention_.valueUnitsPerLane - 1) / attention_.valueUnitsPerLane))));
+        const int headChunks = (a.groupHeads + attention_.headsPerBlock - 1) / attention_.headsPerBlock;
+        grid_ = dim3(static_cast<unsigned>(a.rows * headChunks), static_cast<unsigned>(a.batch * a.groups), 1);
+        d << "cuda " << attention_.name << ", " << a.lanesPerToken << " lanes/token";
+        break;
+      }
     }
+    if (!attention_.fn) throw std::logic_error("dispatch_policy chose a CUDA path with no compiled instance");
+    attentionShared_ = path_.path == CudaPath::Simt ? simtSharedBytes(attention_, a.dv) : attention_.sharedBytes;
+    allowShared(attention_, attentionShared_, sharedOptIn_, p_.variant.mla ? "rank" : "headDim");
     if (grid_.x > 2147483647u || grid_.y > 65535u)
       throw BadShape("batch", "the CUDA launch grid is too large (batch × kv groups must be ≤ 65535)");
+    const int64_t blocks = static_cast<int64_t>(grid_.x) * grid_.y;
+    const int perSm = blocksPerSm(attention_, attentionShared_);
+    const SplitChoice split = chooseSplits(a.prefill, blocks, tokensRead(p_), minTokens,
+                                           static_cast<int64_t>(perSm) * smCount_, overrides_);
+    a.splits = split.splits;
+    grid_.z = static_cast<unsigned>(a.splits);
+    cudaFuncAttributes attr{};
+    check(cudaFuncGetAttributes(&attr, attention_.fn), "cudaFuncGetAttributes");
     d << ", grid " << grid_.x << "x" << grid_.y << "x" << grid_.z << ", " << a.splits << " KV split(s)"
-      << (a.sparse ? ", NSA selection" : "") << (a.splits > 1 ? " + combine" : "");
+      << (a.sparse ? ", NSA selection" : "") << (a.splits > 1 ? " + combine" : "") << "; path "
+      << pathName(path_.path) << (path_.forced ? " (ETOK_CUDA_PATH)" : " (auto)");
+    if (path_.path == CudaPath::Stream)
+      d << ", variant " << attention_.name << (path_.variantForced ? " (ETOK_CUDA_STREAM)" : " (default)");
+    d << ", splits " << a.splits
+      << (split.forced ? " (ETOK_CUDA_SPLITS)" : a.prefill ? " (prefill)" : std::string(" (rule ") + splitRuleName(split.rule) + ")")
+      << ", " << perSm << " block(s)/SM, " << attr.numRegs << " registers, " << attentionShared_ / 1024 << " KB shared";
     description_ = d.str();
   }
 
-  /** Blocks of `k` the whole device holds at once (occupancy by registers and shared memory). */
-  int64_t residentBlocks(const KernelRef& k, size_t shared) const {
+  /** Blocks of `k` one multiprocessor holds at once (occupancy by registers and shared memory). */
+  int blocksPerSm(const KernelRef& k, size_t shared) const {
     int perSm = 0;
     check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, k.fn, k.threads, shared),
           "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
-    return static_cast<int64_t>(std::max(1, perSm)) * smCount_;
-  }
-
-  /** KV splits for decode. A split's time is its share of the tokens, and the launch takes ⌈blocks·s / resident⌉
-   *  rounds of that, so s minimises rounds(s) / s (a partly filled last round is paid in full); among splits within
-   *  10% of the best, the fewest (each split adds a partial row to write and combine,
-   *  and a prologue). Each split keeps ≥ minTokens tokens. */
-  int splitsFor(int64_t blocks, int64_t tokens, int64_t minTokens, int64_t resident) const {
-    const int forced = envInt("ETOK_CUDA_SPLITS", 0);
-    if (p_.phase == Phase::Prefill) return 1;
-    if (forced > 0) return static_cast<int>(std::min<int64_t>(forced, std::max<int64_t>(1, tokens)));
-    blocks = std::max<int64_t>(1, blocks);
-    const int64_t cap = std::clamp<int64_t>(tokens / minTokens, 1, 256);
-    auto cost = [&](int64_t s) { return static_cast<double>((blocks * s + resident - 1) / resident) / s; };
-    double best = cost(1);
-    for (int64_t s = 2; s <= cap; s++) best = std::min(best, cost(s));
-    for (int64_t s = 1; s <= cap; s++)
-      if (cost(s) <= best * 1.10) return static_cast<int>(s);
-    return 1;
+    return std::max(1, perSm);
   }
 
   Problem p_;
   int device_;
+  Overrides overrides_;
+  PathChoice path_;
   int smCount_ = 1, l2Bytes_ = 0, sharedOptIn_ = 48 * 1024;
   StoreFormat act_ = StoreFormat::F32, kv_ = StoreFormat::F32;
   AttnArgs args_;
@@ -451,7 +447,7 @@ class CudaAttention final : public PreparedAttention {
   dim3 grid_;
   size_t attentionShared_ = 0, selectShared_ = 0, outBytes_ = 0;
   DeviceBuffer q0_, q0s_, q1_, q1s_, k0_, k0s_, k1_, k1s_, v_, vs_, out_, partO_, partML_, means_, mask_, list_,
-      count_, flush_;
+      count_, flush_, kSeqScales_, vSeqScales_;
   cudaEvent_t start_ = nullptr, stop_ = nullptr;
   bool ran_ = false;
   int flushByte_ = 0;
@@ -465,6 +461,13 @@ std::unique_ptr<PreparedAttention> prepareCuda(const Problem& p, const HostTenso
   validate(p);
   checkInputs(p, inputs);
   return std::make_unique<cuda::CudaAttention>(p, inputs, device);
+}
+
+bool replanCuda(PreparedAttention& prepared) {
+  auto* k = dynamic_cast<cuda::CudaAttention*>(&prepared);
+  if (!k) return false;
+  k->replan();
+  return true;
 }
 
 }  // namespace etok::kernels

@@ -40,5 +40,9 @@ KernelRef mmaKernelF16(StoreFormat kv, MmaShape shape);
  *  head dim 64 or 128; an empty ref otherwise. Experimental: only ETOK_CUDA_PATH=warp selects it. */
 KernelRef warpDecodeBf16(StoreFormat kv, int headDim);
 KernelRef warpDecodeF16(StoreFormat kv, int headDim);
+/** The stream decode (decode_stream.cuh): head dim 128, K/V at the activation type or kv-int8/int4/fp8, variant an
+ *  index into kStreamVariants (dispatch_policy.h). Experimental: only ETOK_CUDA_PATH=stream selects it. */
+KernelRef streamDecodeBf16(StoreFormat kv, int variant);
+KernelRef streamDecodeF16(StoreFormat kv, int variant);
 
 }  // namespace etok::kernels::cuda

@@ -2,11 +2,14 @@
 #include <stdexcept>
 
 #include "etok/kernels/attention.h"
+#include "replan.h"
 
 namespace etok::kernels {
 
 std::unique_ptr<PreparedAttention> prepareCuda(const Problem&, const HostTensors&, int) {
   throw std::runtime_error("CUDA_NOT_COMPILED: this etok build has no CUDA kernels (nvcc was not found at build time)");
 }
+
+bool replanCuda(PreparedAttention&) { return false; }
 
 }  // namespace etok::kernels

@@ -65,6 +65,10 @@ __device__ __forceinline__ void cpAsync16(void* dst, const void* src, int srcByt
 }
 __device__ __forceinline__ void cpAsyncCommit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
 __device__ __forceinline__ void cpAsyncWaitAll() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
+/** Waits until at most N of this thread's committed copy groups are still in flight. */
+template <int N> __device__ __forceinline__ void cpAsyncWait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+}
 
 /** Whether an instance pipelines its K/V tiles with cp.async: the cache is stored at the activation type (no
  *  dequantization on the way) and keys and values are separate tiles (not mla). */

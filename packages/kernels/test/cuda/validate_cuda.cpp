@@ -2,13 +2,18 @@
 // references (packages/kernels/src/reference), on fresh random inputs with the output poisoned (NaN) before each
 // run, so an element no kernel wrote fails. Exit 0 all pass, 1 any failure, 77 skipped (no CUDA device: the
 // reason is printed). `--json` prints one JSON object per case on stdout; `--quick` runs one seed and one split
-// setting per case. After the matrix, the experimental token-split decode (ETOK_CUDA_PATH=warp) runs on shapes of
-// its own (GQA 4 and 8, 32 heads a group, one token, 3000 tokens; head dims 64 and 128; every KV format).
+// setting per case; `--paths auto,simt,warp,stream` runs only those paths' cases (default: all).
+// Paths: auto and simt on every case; stream (decode_stream.cuh) on every case it applies to (decode, bf16/f16,
+// head dim 128, any KV format, sparse included). After the matrix, the token-split kernels run on shapes of their
+// own: the warp decode (ETOK_CUDA_PATH=warp: GQA 4 and 8, 32 heads a group, one token, 3000 tokens; head dims 64
+// and 128; every KV format) and every compiled variant of the stream decode (ETOK_CUDA_STREAM) on every KV format,
+// dense and sparse.
 //
 // Numerics: pass when ‖out − exact‖ / ‖exact‖ ≤ tolerance of the dtype (f32 2e-5 · f16 8e-3 · bf16 2.5e-2; the
-// tensor-core path also rounds the dequantized KV tile and P to the activation type) and every element is finite.
-// The reference rounds q/K/V to the dtype and applies the kv-* round trip first, so the tolerance measures the
-// kernel's arithmetic only, not the lever's quality loss (that is relErrorVsDense, printed beside it).
+// tensor-core paths also round the dequantized KV tile or the softmax weights to the activation type) and every
+// element is finite. The reference rounds q/K/V to the dtype and applies the kv-* round trip first, so the
+// tolerance measures the kernel's arithmetic only, not the lever's quality loss (that is relErrorVsDense, printed
+// beside it).
 #include <cuda_runtime.h>
 
 #include <cmath>
@@ -19,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "../../src/cuda/dispatch_policy.h"
 #include "etok/kernels/attention.h"
 
 using namespace etok::kernels;
@@ -29,6 +35,7 @@ struct Case {
   std::string variant, phase, dtype, path;
   int splits;  // forced KV splits (0: the heuristic)
   Problem problem;
+  std::string streamVariant = "";  // ETOK_CUDA_STREAM (empty: the default)
 };
 
 double tolerance(Dtype d) { return d == Dtype::F32 ? 2e-5 : d == Dtype::F16 ? 8e-3 : 2.5e-2; }
@@ -74,6 +81,8 @@ bool runCase(const Case& c, std::mt19937_64& rng, bool json) {
   setenv("ETOK_CUDA_PATH", c.path.c_str(), 1);
   if (c.splits) setenv("ETOK_CUDA_SPLITS", std::to_string(c.splits).c_str(), 1);
   else unsetenv("ETOK_CUDA_SPLITS");
+  if (!c.streamVariant.empty()) setenv("ETOK_CUDA_STREAM", c.streamVariant.c_str(), 1);
+  else unsetenv("ETOK_CUDA_STREAM");
   const uint64_t seed = rng();
   const char* profile = (seed & 1) ? "peaked" : "uniform";
   std::string error, description;
@@ -98,11 +107,11 @@ bool runCase(const Case& c, std::mt19937_64& rng, bool json) {
   const Shape& sh = c.problem.shape;
   if (json) {
     std::printf(
-        "{\"variant\":\"%s\",\"phase\":\"%s\",\"dtype\":\"%s\",\"path\":\"%s\",\"splits\":%d,\"profile\":\"%s\","
+        "{\"variant\":\"%s\",\"phase\":\"%s\",\"dtype\":\"%s\",\"path\":\"%s\",\"streamVariant\":\"%s\",\"splits\":%d,\"profile\":\"%s\","
         "\"seed\":%llu,\"batch\":%lld,\"heads\":%lld,\"kvHeads\":%lld,\"headDim\":%lld,\"kvLen\":%lld,\"qLen\":%lld,"
         "\"blockSize\":%lld,\"topK\":%lld,\"window\":%lld,\"pass\":%s,\"relErrorVsExact\":%.3e,"
         "\"relErrorVsDense\":%.3e,\"tolerance\":%.1e,\"nonFinite\":%lld,\"kernel\":\"%s\",\"error\":\"%s\"}\n",
-        c.variant.c_str(), c.phase.c_str(), c.dtype.c_str(), c.path.c_str(), c.splits, profile,
+        c.variant.c_str(), c.phase.c_str(), c.dtype.c_str(), c.path.c_str(), c.streamVariant.c_str(), c.splits, profile,
         static_cast<unsigned long long>(seed), static_cast<long long>(sh.batch), static_cast<long long>(sh.heads),
         static_cast<long long>(sh.kvHeads), static_cast<long long>(sh.headDim), static_cast<long long>(sh.kvLen),
         static_cast<long long>(sh.qLen), static_cast<long long>(c.problem.params.blockSize),
@@ -110,23 +119,32 @@ bool runCase(const Case& c, std::mt19937_64& rng, bool json) {
         pass ? "true" : "false", relExact, relDense, tolerance(c.problem.dtype), static_cast<long long>(nonFinite),
         jsonEscape(description).c_str(), jsonEscape(error).c_str());
   } else {
-    std::printf("%-4s %-20s %-7s %-4s %-4s splits=%d exact=%.2e dense=%.2e nonfinite=%lld %s%s\n", pass ? "ok" : "FAIL",
-                c.variant.c_str(), c.phase.c_str(), c.dtype.c_str(), c.path.c_str(), c.splits, relExact, relDense,
+    std::printf("%-4s %-20s %-7s %-4s %-6s %-7s splits=%d exact=%.2e dense=%.2e nonfinite=%lld %s%s\n",
+                pass ? "ok" : "FAIL", c.variant.c_str(), c.phase.c_str(), c.dtype.c_str(), c.path.c_str(),
+                c.streamVariant.c_str(), c.splits, relExact, relDense,
                 static_cast<long long>(nonFinite), description.c_str(), error.empty() ? "" : (" " + error).c_str());
   }
   std::fflush(stdout);
   return pass;
 }
 
+bool listed(const std::string& list, const char* path) {
+  if (list.empty()) return true;
+  const std::string padded = "," + list + ",";
+  return padded.find("," + std::string(path) + ",") != std::string::npos;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   bool json = false, quick = false;
+  std::string paths;
   for (int i = 1; i < argc; i++) {
     if (!std::strcmp(argv[i], "--json")) json = true;
     else if (!std::strcmp(argv[i], "--quick")) quick = true;
+    else if (!std::strcmp(argv[i], "--paths") && i + 1 < argc) paths = argv[++i];
     else {
-      std::fprintf(stderr, "usage: etok-cuda-validate [--json] [--quick]\n");
+      std::fprintf(stderr, "usage: etok-cuda-validate [--json] [--quick] [--paths auto,simt,warp,stream]\n");
       return 2;
     }
   }
@@ -152,11 +170,17 @@ int main(int argc, char** argv) {
   for (const char* variant : variants)
     for (const char* phase : phases)
       for (const char* dtype : dtypes)
-        for (const char* path : {"auto", "simt"}) {
+        for (const char* path : {"auto", "simt", "stream"}) {
+          if (!listed(paths, path)) continue;
           if (!std::strcmp(path, "simt") && !std::strcmp(dtype, "f32")) continue;  // f32 is SIMT already
           for (int splits : {0, 3}) {
             if (splits && (quick || !std::strcmp(phase, "prefill"))) continue;
             Case c{variant, phase, dtype, path, splits, makeProblem(variant, phase, dtype, rng)};
+            // The stream decode runs where it applies (its default variant's 16-token chunks divide the matrix's
+            // NSA block sizes 16 and 32).
+            if (!std::strcmp(path, "stream") &&
+                !cuda::streamApplies(cuda::queryOf(c.problem), cuda::kStreamVariants[cuda::kDefaultStreamVariant]))
+              continue;
             count(runCase(c, rng, json));
           }
         }
@@ -165,17 +189,52 @@ int main(int argc, char** argv) {
   // tokens (many chunks a warp); head dims 64 and 128; every KV format (forced splits for the unquantized one).
   const Shape warpShapes[] = {{2, 8, 2, 128, 1, 0, 512, 64}, {1, 32, 1, 64, 1, 37, 512, 64},
                               {2, 16, 16, 128, 1, 1, 512, 64}, {2, 64, 8, 128, 1, 3000, 512, 64}};
-  for (const char* variant : {"dense", "kv-int8", "kv-int4", "kv-fp8"})
-    for (const Shape& shape : warpShapes)
-      for (const char* dtype : {"bf16", "f16"})
-        for (int splits : {0, 3}) {
-          if (splits && (quick || std::strcmp(variant, "dense"))) continue;
-          Case c{variant, "decode", dtype, "warp", splits, makeProblem(variant, "decode", dtype, rng)};
-          const int64_t matrixKvLen = c.problem.shape.kvLen;  // the matrix's odd 700-740
-          c.problem.shape = shape;
-          if (shape.kvLen == 0) c.problem.shape.kvLen = matrixKvLen;
-          count(runCase(c, rng, json));
-        }
+  if (listed(paths, "warp"))
+    for (const char* variant : {"dense", "kv-int8", "kv-int4", "kv-fp8"})
+      for (const Shape& shape : warpShapes)
+        for (const char* dtype : {"bf16", "f16"})
+          for (int splits : {0, 3}) {
+            if (splits && (quick || std::strcmp(variant, "dense"))) continue;
+            Case c{variant, "decode", dtype, "warp", splits, makeProblem(variant, "decode", dtype, rng)};
+            const int64_t matrixKvLen = c.problem.shape.kvLen;  // the matrix's odd 700-740
+            c.problem.shape = shape;
+            if (shape.kvLen == 0) c.problem.shape.kvLen = matrixKvLen;
+            count(runCase(c, rng, json));
+          }
+  // Every compiled variant of the stream decode (decode_stream.cuh) on every KV format: GQA 4 at the matrix's odd
+  // 700-740 tokens and 64 heads over 8 groups at 3000 tokens; the default variant also on 32 heads a group (two row
+  // tiles, 37 tokens: most warps have no chunk), one head a group at one token (splits with no chunk) and forced
+  // splits. Then NSA-sparse at 3000-3040 tokens (a partial last block; batch 1) with block size 64, and 32 for the
+  // default.
+  const Shape streamShapes[] = {{2, 8, 2, 128, 1, 0, 512, 64}, {1, 32, 1, 128, 1, 37, 512, 64},
+                                {2, 16, 16, 128, 1, 1, 512, 64}, {2, 64, 8, 128, 1, 3000, 512, 64}};
+  if (listed(paths, "stream"))
+    for (const cuda::StreamVariant& sv : cuda::kStreamVariants)
+      for (const char* dtype : {"bf16", "f16"}) {
+        for (const char* variant : {"dense", "kv-int8", "kv-int4", "kv-fp8"})
+          for (const Shape& shape : streamShapes)
+            for (int splits : {0, 3}) {
+              const bool fullSet = &sv == &cuda::kStreamVariants[cuda::kDefaultStreamVariant];
+              if (!fullSet && (splits || &shape == &streamShapes[1] || &shape == &streamShapes[2])) continue;
+              if (splits && (quick || &shape != &streamShapes[0])) continue;
+              Case c{variant, "decode", dtype, "stream", splits, makeProblem(variant, "decode", dtype, rng), sv.name};
+              const int64_t matrixKvLen = c.problem.shape.kvLen;
+              c.problem.shape = shape;
+              if (shape.kvLen == 0) c.problem.shape.kvLen = matrixKvLen;
+              count(runCase(c, rng, json));
+            }
+        for (const char* variant : {"sparse", "sparse+kv-int8", "sparse+kv-int4", "sparse+kv-fp8"})
+          for (int64_t blockSize : {64, 32}) {
+            if (blockSize % sv.chunk || (blockSize != 64 && &sv != &cuda::kStreamVariants[cuda::kDefaultStreamVariant]))
+              continue;
+            Case c{variant, "decode", dtype, "stream", 0, makeProblem(variant, "decode", dtype, rng), sv.name};
+            c.problem.shape = streamShapes[3];
+            c.problem.shape.batch = 1;  // the fp64 references of 3000 tokens × 64 heads dominate the run time
+            c.problem.shape.kvLen = 3000 + static_cast<int64_t>(rng() % 41);  // a partial last block
+            c.problem.params.blockSize = blockSize;
+            count(runCase(c, rng, json));
+          }
+      }
   std::fprintf(stderr, "etok-cuda-validate: %d of %d cases passed\n", cases - failures, cases);
   return failures ? 1 : 0;
 }
