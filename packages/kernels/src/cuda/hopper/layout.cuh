@@ -37,27 +37,18 @@ __host__ __device__ __forceinline__ uint64_t makeDescriptor(uint32_t startAddres
          (static_cast<uint64_t>((sbo >> 4) & 0x3fffu) << 32) | (uint64_t{1} << 62);
 }
 
-/** A descriptor moved by `bytes` (a multiple of 16): only the start field changes (no carry: shared addresses stay
- *  below 256 KB). The kernels build one descriptor per tile and step it, so the per-step descriptors need no
- *  registers of their own. */
-__host__ __device__ __forceinline__ uint64_t descriptorAt(uint64_t base, uint32_t bytes) { return base + (bytes >> 4); }
-
-/** K-major operand (64 rows of A, or N rows of B) of a tile at shared address `tile`: rows from `row0` (a multiple of
- *  8); `kMajorStep` is the byte step of k-step ks (16 dims: block ks/4, 32 bytes × (ks mod 4) inside the row). */
-__host__ __device__ __forceinline__ uint64_t kMajorDescriptor(uint32_t tile, int row0) {
-  return makeDescriptor(tile + static_cast<uint32_t>(row0 * kRowBytes), 16u, static_cast<uint32_t>(kAtomBytes));
-}
-__host__ __device__ constexpr uint32_t kMajorStep(int rows, int ks) {
-  return static_cast<uint32_t>((ks >> 2) * blockBytes(rows) + (ks & 3) * 32);
+/** K-major operand (64 rows of A, or N rows of B) of a tile of `rows` rows at shared address `tile`: rows from
+ *  `row0` (a multiple of 8), k-step `ks` (16 dims: block ks/4, 32 bytes × (ks mod 4) inside the row). */
+__host__ __device__ __forceinline__ uint64_t kMajorDescriptor(uint32_t tile, int rows, int row0, int ks) {
+  const uint32_t start = tile + static_cast<uint32_t>((ks >> 2) * blockBytes(rows) + row0 * kRowBytes + (ks & 3) * 32);
+  return makeDescriptor(start, 16u, static_cast<uint32_t>(kAtomBytes));
 }
 
-/** MN-major B operand (values stored [token][dim]) of a tile of `rows` tokens at shared address `tile`;
- *  `mnMajorStep` is the byte step of dims from `n0` (a multiple of 64) and k-step kk (tokens 16kk .. 16kk + 15). */
-__host__ __device__ __forceinline__ uint64_t mnMajorDescriptor(uint32_t tile, int rows) {
-  return makeDescriptor(tile, static_cast<uint32_t>(blockBytes(rows)), static_cast<uint32_t>(kAtomBytes));
-}
-__host__ __device__ constexpr uint32_t mnMajorStep(int rows, int n0, int kk) {
-  return static_cast<uint32_t>((n0 / kBlockDims) * blockBytes(rows) + kk * 16 * kRowBytes);
+/** MN-major B operand (values stored [token][dim]) of a tile of `rows` tokens at shared address `tile`: N dims from
+ *  `n0` (a multiple of 64), k-step kk (tokens 16kk .. 16kk + 15). */
+__host__ __device__ __forceinline__ uint64_t mnMajorDescriptor(uint32_t tile, int rows, int n0, int kk) {
+  const uint32_t start = tile + static_cast<uint32_t>((n0 / kBlockDims) * blockBytes(rows) + kk * 16 * kRowBytes);
+  return makeDescriptor(start, static_cast<uint32_t>(blockBytes(rows)), static_cast<uint32_t>(kAtomBytes));
 }
 
 }  // namespace etok::kernels::cuda::hopper

@@ -37,8 +37,8 @@ struct MlaPlan {
   static constexpr int kScratch = kBarriers + 8 * (2 * STAGES + 2 * RAW);
   static constexpr int kList = kScratch + 4 * (kThreads / 32);
   static constexpr size_t kFixedShared = kList + 1024;
-  // The converting producer needs more than the 40 registers a copy-only producer keeps (128·56 + 256·224 = 384·168).
-  static constexpr int kProducerRegs = kQuantized ? 56 : 40, kConsumerRegs = kQuantized ? 224 : 232;
+  // Registers: 384·168 at launch; a copy-only producer keeps 24 (128·24 + 256·240), a converting one 40 (+ 232).
+  static constexpr int kProducerRegs = kQuantized ? 40 : 24, kConsumerRegs = kQuantized ? 232 : 240;
   static_assert(!kQuantized || RAW > 0, "quantized caches need raw stages");
   static_assert(NTOK % 16 == 0 && NTOK <= 64, "tile shape");
   static_assert(kRawRope % 128 == 0 || !kQuantized, "raw planes stay 128-byte aligned");
@@ -47,7 +47,7 @@ struct MlaPlan {
 /** The k-step (16 of the 576 key dims) that warpgroup c issues j-th: ckv dims 256c + 16j, then rope dims. */
 __host__ __device__ constexpr int mlaKeyStep(int c, int j) { return j < 16 ? 16 * c + j : 32 + 2 * c + (j - 16); }
 
-template <StoreFormat A, StoreFormat KV, int NTOK, int STAGES, int RAW>
+template <StoreFormat A, StoreFormat KV, int NTOK, int STAGES, int RAW, bool OVERLAP>
 __global__ void __launch_bounds__(384, 1) hopperMla(const AttnArgs a, const __grid_constant__ TileMaps maps) {
 #if ETOK_HOPPER_DEVICE
   using P = MlaPlan<A, KV, NTOK, STAGES, RAW>;
@@ -147,13 +147,11 @@ __global__ void __launch_bounds__(384, 1) hopperMla(const AttnArgs a, const __gr
   fenceProxyAsync();
   namedSync(1, 256);
 
-  RowPair rp;
-  rp.A = packedRow(a, b, 0, rb.pr0 + 16 * wq + gid);
-  rp.B = packedRow(a, b, 0, rb.pr0 + 16 * wq + gid + 8);
+  RowPair rp = rowPair(a, b, 0, rb.pr0 + 16 * wq + gid);
   const int warpVisible = packedRow(a, b, 0, rb.pr0 + 16 * wq).visible;
   const uint32_t qBase = smemAddress(smem + P::kQ), kBase = smemAddress(smem + P::kK);
-  float* mine = exchange + c * (NTOK / 2) * 128 + tw;
-  const float* theirs = exchange + (1 - c) * (NTOK / 2) * 128 + tw;
+  const uint32_t mine = smemAddress(exchange + c * (NTOK / 2) * 128 + tw);
+  const uint32_t theirs = smemAddress(exchange + (1 - c) * (NTOK / 2) * 128 + tw);
 
   float o[128];
 #pragma unroll
@@ -161,21 +159,18 @@ __global__ void __launch_bounds__(384, 1) hopperMla(const AttnArgs a, const __gr
   float s[NTOK / 2];
   uint32_t p[NTOK / 16][4];
 
-  const uint64_t qDesc = kMajorDescriptor(qBase, 0);
   auto issueScores = [&](int stage) {
-    const uint64_t q = opaque(qDesc), k = opaque(kMajorDescriptor(kBase + stage * P::kTile, 0));
 #pragma unroll
     for (int j = 0; j < 18; j++) {
       const int ks = mlaKeyStep(c, j);
-      WgmmaSS<T, NTOK>::template run<0>(s, descriptorAt(q, kMajorStep(P::kRows, ks)), descriptorAt(k, kMajorStep(NTOK, ks)),
-                                        j > 0);
+      WgmmaSS<T, NTOK>::template run<0>(s, kMajorDescriptor(qBase, P::kRows, 0, ks),
+                                        kMajorDescriptor(kBase + stage * P::kTile, NTOK, 0, ks), j > 0);
     }
   };
   auto issueValues = [&](int stage) {
-    const uint64_t v = opaque(mnMajorDescriptor(kBase + stage * P::kTile, NTOK));
 #pragma unroll
     for (int kk = 0; kk < NTOK / 16; kk++)
-      WgmmaRS<T, 256>::template run<1>(o, p[kk], descriptorAt(v, mnMajorStep(NTOK, 256 * c, kk)), 1);
+      WgmmaRS<T, 256>::template run<1>(o, p[kk], mnMajorDescriptor(kBase + stage * P::kTile, NTOK, 256 * c, kk), 1);
   };
   auto fenceWeights = [&] {
 #pragma unroll
@@ -186,60 +181,98 @@ __global__ void __launch_bounds__(384, 1) hopperMla(const AttnArgs a, const __gr
   auto swapHalves = [&](int i) {
     if (i > 0) namedSync(3 + c, 256);
 #pragma unroll
-    for (int k = 0; k < NTOK / 2; k++) mine[k * 128] = s[k];
+    for (int k = 0; k < NTOK / 2; k++) stsF32(mine + k * 512, s[k]);
     namedSync(2, 256);
 #pragma unroll
-    for (int k = 0; k < NTOK / 2; k++) s[k] += theirs[k * 128];
+    for (int k = 0; k < NTOK / 2; k++) s[k] += ldsF32(theirs + k * 512);
     if (i < n - 1) namedArrive(3 + (1 - c), 256);
   };
   auto masked = [&](int t0) { return a.sparse || t0 + NTOK > warpVisible; };
 
-  if (n > 0) {
-    int t0 = range.tile(range.begin) * NTOK;
-    mbarWait(&full[0], 0);
-    wgmmaFence();
-    issueScores(0);
-    wgmmaCommit();
-    wgmmaWait<0>();
-    fenceRegisters(s);
-    swapHalves(0);
-    softmaxTile<NTOK>(a, rp, s, t0, masked(t0));
-    packWeights<T, NTOK>(s, p);
-    for (int i = 1; i < n; i++) {
-      const int st = i % STAGES, prev = (i - 1) % STAGES;
-      t0 = range.tile(range.begin + i) * NTOK;
+  if (OVERLAP) {
+    // S_i = Q·K_iᵀ in flight together with O += P_{i−1}·V_{i−1}; the softmax of S_i runs while P·V is still going.
+    if (n > 0) {
+      int t0 = range.tile(range.begin) * NTOK;
+      mbarWait(&full[0], 0);
+      wgmmaFence();
+      issueScores(0);
+      wgmmaCommit();
+      wgmmaWait<0>();
+      fenceRegisters(s);
+      swapHalves(0);
+      softmaxTile<NTOK>(a, rp, s, t0, masked(t0));
+      packWeights<T, NTOK>(s, p);
+      for (int i = 1; i < n; i++) {
+        const int st = i % STAGES, prev = (i - 1) % STAGES;
+        t0 = range.tile(range.begin + i) * NTOK;
+        mbarWait(&full[st], (i / STAGES) & 1);
+        fenceRegisters(o);
+        fenceWeights();
+        wgmmaFence();
+        issueScores(st);
+        wgmmaCommit();
+        issueValues(prev);
+        wgmmaCommit();
+        wgmmaWait<1>();
+        fenceRegisters(s);
+        swapHalves(i);
+        const float2 cf = softmaxTile<NTOK>(a, rp, s, t0, masked(t0));
+        wgmmaWait<0>();
+        fenceRegisters(o);
+        fenceWeights();
+        if (lane == 0) mbarArrive(&empty[prev]);
+        rescale(o, cf);
+        packWeights<T, NTOK>(s, p);
+      }
+      const int last = (n - 1) % STAGES;
+      fenceRegisters(o);
+      fenceWeights();
+      wgmmaFence();
+      issueValues(last);
+      wgmmaCommit();
+      wgmmaWait<0>();
+      fenceRegisters(o);
+      fenceWeights();
+      if (lane == 0) mbarArrive(&empty[last]);
+    }
+  } else {
+    // P_{i−1}·V_{i−1} runs while S_i is issued and computed; the softmax runs with no MMA in flight, so the weights
+    // and the softmax temporaries are never live together (fewer registers than the overlapped order).
+    for (int i = 0; i < n; i++) {
+      const int st = i % STAGES, t0 = range.tile(range.begin + i) * NTOK;
       mbarWait(&full[st], (i / STAGES) & 1);
       fenceRegisters(o);
       fenceWeights();
       wgmmaFence();
       issueScores(st);
       wgmmaCommit();
-      issueValues(prev);
-      wgmmaCommit();
-      wgmmaWait<1>();
+      if (i > 0) {
+        wgmmaWait<1>();
+        fenceRegisters(o);
+        fenceWeights();
+        if (lane == 0) mbarArrive(&empty[(i - 1) % STAGES]);
+      }
+      wgmmaWait<0>();
       fenceRegisters(s);
       swapHalves(i);
       const float2 cf = softmaxTile<NTOK>(a, rp, s, t0, masked(t0));
+      rescale(o, cf);
+      packWeights<T, NTOK>(s, p);
+      fenceRegisters(o);
+      fenceWeights();
+      wgmmaFence();
+      issueValues(st);
+      wgmmaCommit();
+    }
+    if (n > 0) {
       wgmmaWait<0>();
       fenceRegisters(o);
       fenceWeights();
-      if (lane == 0) mbarArrive(&empty[prev]);
-      rescale(o, cf);
-      packWeights<T, NTOK>(s, p);
+      if (lane == 0) mbarArrive(&empty[(n - 1) % STAGES]);
     }
-    const int last = (n - 1) % STAGES;
-    fenceRegisters(o);
-    fenceWeights();
-    wgmmaFence();
-    issueValues(last);
-    wgmmaCommit();
-    wgmmaWait<0>();
-    fenceRegisters(o);
-    fenceWeights();
-    if (lane == 0) mbarArrive(&empty[last]);
   }
   finishSums(rp);
-  storeRows<T, 256>(a, rp, o, 256 * c, c == 0);
+  storeRows<T, 256>(a, b, 0, rp, o, 256 * c, c == 0);
 #endif
 }
 

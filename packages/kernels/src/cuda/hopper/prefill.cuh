@@ -145,9 +145,7 @@ __global__ void __launch_bounds__(128 * (1 + CWG), (CWG == 1 ? 2 : 1))
   fenceProxyAsync();
   namedSync(1 + c, 128);
 
-  RowPair rp;
-  rp.A = packedRow(a, b, g, rb.pr0 + 64 * c + 16 * wq + gid);
-  rp.B = packedRow(a, b, g, rb.pr0 + 64 * c + 16 * wq + gid + 8);
+  RowPair rp = rowPair(a, b, g, rb.pr0 + 64 * c + 16 * wq + gid);
   const int warpVisible = packedRow(a, b, g, rb.pr0 + 64 * c + 16 * wq).visible;  // the warp's smallest
   const uint32_t qBase = smemAddress(smem + P::kQ), kBase = smemAddress(smem + P::kK), vBase = smemAddress(smem + P::kV);
 
@@ -157,18 +155,16 @@ __global__ void __launch_bounds__(128 * (1 + CWG), (CWG == 1 ? 2 : 1))
   float s[NTOK / 2];
   uint32_t p[NTOK / 16][4];
 
-  const uint64_t qDesc = kMajorDescriptor(qBase, 64 * c);
   auto issueScores = [&](int stage) {
-    const uint64_t q = opaque(qDesc), k = opaque(kMajorDescriptor(kBase + stage * P::kTile, 0));
 #pragma unroll
     for (int ks = 0; ks < D / 16; ks++)
-      WgmmaSS<T, NTOK>::template run<0>(s, descriptorAt(q, kMajorStep(P::kRows, ks)), descriptorAt(k, kMajorStep(NTOK, ks)),
-                                        ks > 0);
+      WgmmaSS<T, NTOK>::template run<0>(s, kMajorDescriptor(qBase, P::kRows, 64 * c, ks),
+                                        kMajorDescriptor(kBase + stage * P::kTile, NTOK, 0, ks), ks > 0);
   };
   auto issueValues = [&](int stage) {
-    const uint64_t v = opaque(mnMajorDescriptor(vBase + stage * P::kTile, NTOK));
 #pragma unroll
-    for (int kk = 0; kk < NTOK / 16; kk++) WgmmaRS<T, D>::template run<1>(o, p[kk], descriptorAt(v, mnMajorStep(NTOK, 0, kk)), 1);
+    for (int kk = 0; kk < NTOK / 16; kk++)
+      WgmmaRS<T, D>::template run<1>(o, p[kk], mnMajorDescriptor(vBase + stage * P::kTile, NTOK, 0, kk), 1);
   };
   auto fenceWeights = [&] {
 #pragma unroll
@@ -219,7 +215,7 @@ __global__ void __launch_bounds__(128 * (1 + CWG), (CWG == 1 ? 2 : 1))
     if (lane == 0) mbarArrive(&empty[last]);
   }
   finishSums(rp);
-  storeRows<T, D>(a, rp, o, 0, true);
+  storeRows<T, D>(a, b, g, rp, o, 0, true);
 #endif
 }
 

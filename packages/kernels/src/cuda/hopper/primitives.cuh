@@ -62,6 +62,16 @@ __device__ __forceinline__ void tmaLoad3d(void* dst, const CUtensorMap* map, uin
       : "memory");
 }
 
+/** 32-bit shared-memory accesses by shared address (one register for the address, not a 64-bit pointer). */
+__device__ __forceinline__ void stsF32(uint32_t address, float x) {
+  asm volatile("st.shared.f32 [%0], %1;\n" ::"r"(address), "f"(x) : "memory");
+}
+__device__ __forceinline__ float ldsF32(uint32_t address) {
+  float x;
+  asm volatile("ld.shared.f32 %0, [%1];\n" : "=f"(x) : "r"(address) : "memory");
+  return x;
+}
+
 // ---- fences
 
 /** Orders this thread's ordinary shared-memory stores before later reads by the async proxy (wgmma operands). */
@@ -80,13 +90,6 @@ template <int N> __device__ __forceinline__ void fenceRegisters(float (&r)[N]) {
 template <int N> __device__ __forceinline__ void fenceRegisters(uint32_t (&r)[N]) {
 #pragma unroll
   for (int i = 0; i < N; i++) asm volatile("" : "+r"(r[i])::"memory");
-}
-
-/** Hides a value's origin from the compiler, so values derived from it are computed where they are used instead of
- *  being hoisted out of the tile loop and kept live in registers. */
-__device__ __forceinline__ uint64_t opaque(uint64_t x) {
-  asm volatile("" : "+l"(x));
-  return x;
 }
 
 // ---- named barriers (ids 1..15; 0 is __syncthreads) and register reallocation

@@ -11,16 +11,25 @@
 
 namespace etok::kernels::cuda::hopper {
 
-/** Where a thread's two rows stand: running max (log2 domain), running sum, visibility and the row's NSA mask. */
+/** What the tile loop keeps of a thread's two rows (A: gid, B: gid + 8 of its warp): visibility, NSA selection
+ *  row, running max (log2 domain) and running sum. The rest of PackedRow is recomputed for the epilogue, so the
+ *  loop holds as few registers as possible beside the accumulators. */
 struct RowPair {
-  PackedRow A, B;
+  int prA, visA, visB, selA, selB;
   float mA = -INFINITY, mB = -INFINITY, lA = 0.f, lB = 0.f;
 };
 
+__device__ __forceinline__ RowPair rowPair(const AttnArgs& a, int b, int g, int prA) {
+  const PackedRow A = packedRow(a, b, g, prA), B = packedRow(a, b, g, prA + 8);
+  RowPair rp;
+  rp.prA = prA, rp.visA = A.visible, rp.visB = B.visible, rp.selA = A.selRow, rp.selB = B.selRow;
+  return rp;
+}
+
 /** 64 bits of a row's selection mask from block `blk0` on (bit i: block blk0 + i); a tile never spans more. */
-__device__ __forceinline__ uint64_t selectionWindow(const AttnArgs& a, const PackedRow& row, int blk0) {
-  if (!row.valid) return 0;
-  const uint32_t* mask = a.selMask + static_cast<int64_t>(row.selRow) * a.maskWords;
+__device__ __forceinline__ uint64_t selectionWindow(const AttnArgs& a, int visible, int selRow, int blk0) {
+  if (visible == 0) return 0;  // a row past the end
+  const uint32_t* mask = a.selMask + static_cast<int64_t>(selRow) * a.maskWords;
   const int w = blk0 >> 5;
   const uint64_t lo = __ldg(mask + w), hi = w + 1 < a.maskWords ? __ldg(mask + w + 1) : 0u;
   return ((hi << 32) | lo) >> (blk0 & 31);
@@ -36,15 +45,15 @@ __device__ __forceinline__ float2 softmaxTile(const AttnArgs& a, RowPair& rp, fl
   float mxA = -INFINITY, mxB = -INFINITY;
   if (masked) {
     const int shift = __ffs(a.blockSize) - 1, blk0 = t0 >> shift;  // block sizes are powers of two here
-    const uint64_t winA = a.sparse ? selectionWindow(a, rp.A, blk0) : ~uint64_t{0};
-    const uint64_t winB = a.sparse ? selectionWindow(a, rp.B, blk0) : ~uint64_t{0};
+    const uint64_t winA = a.sparse ? selectionWindow(a, rp.visA, rp.selA, blk0) : ~uint64_t{0};
+    const uint64_t winB = a.sparse ? selectionWindow(a, rp.visB, rp.selB, blk0) : ~uint64_t{0};
 #pragma unroll
     for (int j = 0; j < NTOK / 8; j++) {
 #pragma unroll
       for (int e = 0; e < 2; e++) {
         const int t = t0 + 8 * j + 2 * tig + e, bit = (t >> shift) - blk0;
-        const bool okA = t < rp.A.visible && ((winA >> bit) & 1u);
-        const bool okB = t < rp.B.visible && ((winB >> bit) & 1u);
+        const bool okA = t < rp.visA && ((winA >> bit) & 1u);
+        const bool okB = t < rp.visB && ((winB >> bit) & 1u);
         s[4 * j + e] = okA ? s[4 * j + e] * a.scaleLog2 : -INFINITY;
         s[4 * j + 2 + e] = okB ? s[4 * j + 2 + e] * a.scaleLog2 : -INFINITY;
       }
@@ -105,12 +114,12 @@ __device__ __forceinline__ void finishSums(RowPair& rp) {
 /** Writes the thread's part of `N` output columns starting at `col0` for both rows: normalised at the activation
  *  type when the launch has one split, else unnormalised f32 partials with the rows' (m, l). */
 template <class T, int N>
-__device__ __forceinline__ void storeRows(const AttnArgs& a, const RowPair& rp, const float (&o)[N / 2], int col0,
-                                          bool writesState) {
+__device__ __forceinline__ void storeRows(const AttnArgs& a, int b, int g, const RowPair& rp, const float (&o)[N / 2],
+                                          int col0, bool writesState) {
   const int tig = threadIdx.x & 3;
 #pragma unroll
   for (int half = 0; half < 2; half++) {
-    const PackedRow& row = half ? rp.B : rp.A;
+    const PackedRow row = packedRow(a, b, g, rp.prA + 8 * half);
     if (!row.valid) continue;
     const float m = half ? rp.mB : rp.mA, l = half ? rp.lB : rp.lA;
     if (a.splits == 1) {

@@ -15,8 +15,8 @@ namespace etok::kernels::cuda::hopper {
 /** The packed rows [pr0, pr0 + count) of one (batch, kv group) and what they see. */
 struct RowBlock {
   int b, g, pr0, prEnd;  // prEnd: one past the last valid packed row
-  __device__ int firstPosition(const AttnArgs& a) const { return pr0 / a.groupHeads; }
-  __device__ int lastPosition(const AttnArgs& a) const { return (prEnd - 1) / a.groupHeads; }
+  __device__ __forceinline__ int firstPosition(const AttnArgs& a) const { return pr0 / a.groupHeads; }
+  __device__ __forceinline__ int lastPosition(const AttnArgs& a) const { return (prEnd - 1) / a.groupHeads; }
 };
 
 __device__ __forceinline__ RowBlock rowBlock(const AttnArgs& a, int b, int g, int pr0, int rowsPerBlock) {
@@ -42,7 +42,7 @@ __device__ __forceinline__ bool positionSelectsTile(const AttnArgs& a, int b, in
  *  row selected, built by every thread of the block into `list` (capacity ≥ tiles); `scratch` holds one int per
  *  warp. Ends with __syncthreads(). */
 template <int NTOK, int THREADS>
-__device__ int buildTileSequence(const AttnArgs& a, const RowBlock& rb, int* list, int* scratch) {
+__device__ __forceinline__ int buildTileSequence(const AttnArgs& a, const RowBlock& rb, int* list, int* scratch) {
   const int tiles = (visibleOf(a, rb.lastPosition(a)) + NTOK - 1) / NTOK;
   if (!a.sparse) return tiles;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -71,8 +71,8 @@ __device__ int buildTileSequence(const AttnArgs& a, const RowBlock& rb, int* lis
 struct TileRange {
   int begin, end;
   const int* list;
-  __device__ int tile(int i) const { return list ? list[i] : i; }
-  __device__ int count() const { return end - begin; }
+  __device__ __forceinline__ int tile(int i) const { return list ? list[i] : i; }
+  __device__ __forceinline__ int count() const { return end - begin; }
 };
 
 __device__ __forceinline__ TileRange splitRange(int count, int split, int splits, const int* list) {
