@@ -17,6 +17,7 @@
 #include "../common/numeric.h"
 #include "common.cuh"
 #include "etok/kernels/attention.h"
+#include "hopper_launch.h"
 #include "kernels.h"
 #include "sparse_select.cuh"
 
@@ -192,7 +193,8 @@ class CudaAttention final : public PreparedAttention {
       check(cudaGetLastError(), "NSA selection");
     }
     void* attnArgs[] = {&args_};
-    launch(attention_, grid_, attentionShared_, attnArgs, "attention launch");
+    if (hopper_) hopper_->launch(args_, nullptr);
+    else launch(attention_, grid_, attentionShared_, attnArgs, "attention launch");
     check(cudaGetLastError(), "attention");
     if (args_.splits > 1) {
       launch(combine_, dim3(static_cast<unsigned>(args_.batch * args_.heads * args_.rows)), 0, attnArgs,
@@ -350,6 +352,10 @@ class CudaAttention final : public PreparedAttention {
   void choosePath() {
     AttnArgs& a = args_;
     const std::string forced = envString("ETOK_CUDA_PATH");
+    if (forced == "hopper") {  // experimental until validated on a GPU: only when asked for by name (hopper_launch.h)
+      hopper_ = planHopper(p_, a, device_, description_);
+      return;
+    }
     if (forced == "warp") {  // experimental until validated on a GPU: only when asked for by name
       const KernelRef warp = warpChoice();
       if (!warp.fn)
@@ -448,6 +454,7 @@ class CudaAttention final : public PreparedAttention {
   AttnArgs args_;
   SelectArgs sel_;
   KernelRef attention_, combine_, select_;
+  std::unique_ptr<HopperPath> hopper_;
   dim3 grid_;
   size_t attentionShared_ = 0, selectShared_ = 0, outBytes_ = 0;
   DeviceBuffer q0_, q0s_, q1_, q1s_, k0_, k0s_, k1_, k1s_, v_, vs_, out_, partO_, partML_, means_, mask_, list_,

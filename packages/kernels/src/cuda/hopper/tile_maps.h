@@ -15,9 +15,12 @@ struct TileMaps {
   CUtensorMap v;
 };
 
-/** One compiled Hopper kernel instance and its launch shape. */
+/** One compiled Hopper kernel instance, what it computes and its launch shape. */
 struct HopperKernel {
   const void* fn = nullptr;
+  bool mla = false;
+  int act = 0, kv = 0;  // StoreFormat of the activations and of the cache
+  int headDim = 0;      // dense: 64 or 128; mla: 576 (512 + 64)
   int threads = 0;
   size_t fixedShared = 0;  // dynamic shared memory without the NSA tile list (4 bytes a tile on top)
   int rowsPerBlock = 0;    // packed query rows per block
