@@ -276,7 +276,7 @@ def main():
         sw.case("prefill-quant-8k", v, "prefill", pre8, {}, hop(PREFILL_QUANT_CONFIGS[v]) + [("auto", "")], reps=6)
     for ctx in (4096, 8192, 16384, 32768, 65536):
         shape = {"batch": 1, "heads": 32, "kvHeads": 8, "headDim": 128, "qLen": ctx, "kvLen": ctx}
-        sw.case(f"nsa-{ctx // 1024}k", "sparse", "prefill", shape, {}, hop(["c2-t128-s2", "c2-t64-s4"]) +
+        sw.case(f"nsa-{ctx // 1024}k", "sparse", "prefill", shape, {}, hop(["c2-t128-s2", "c2-t64-s4", "c1-t64-s3"]) +
                 ([("auto", "")] if ctx <= 8192 else []), reps=4)
         sw.case(f"nsa-{ctx // 1024}k", "dense", "prefill", shape, {}, hop(["c2-t128-s2"]), reps=4)
     mla16 = {"batch": 64, "heads": 16, "rank": 512, "ropeDim": 64, "kvLen": 16384}
