@@ -105,6 +105,16 @@ int etok_poison(void* handle) {
 
 void etok_free(void* handle) { delete static_cast<Handle*>(handle); }
 
+/** Prepares the same problem on the same inputs again, reading the environment anew (ETOK_CUDA_PATH,
+ *  ETOK_HOPPER_CONFIG, ETOK_CUDA_SPLITS): a sweep over kernel configurations skips regenerating large inputs. */
+int etok_reprepare(void* handle, int device) {
+  return guarded([&] {
+    Handle& h = *static_cast<Handle*>(handle);
+    h.kernel.reset();
+    h.kernel = prepareCuda(h.problem, h.inputs, device);
+  });
+}
+
 /** Enqueues `calls` runs (no synchronisation). */
 int etok_run(void* handle, int calls) {
   return guarded([&] {

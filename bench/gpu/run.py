@@ -487,7 +487,7 @@ def main():
     ap.add_argument("--commit", default=os.environ.get("ETOK_COMMIT"), help="the commit the artifacts were built from "
                     "(default: $ETOK_COMMIT, else git rev-parse HEAD)")
     ap.add_argument("--budget-s", type=float, default=540, help="stop starting new work after this many seconds "
-                    "(the device tool kills a command at 600 s; what finished is still written)")
+                    "(a command may be stopped at its time limit; what finished is still written)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     import torch

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# One run on a lent GPU machine in one call, on the artifacts bench/gpu/stage.sh packed (no compiling, no Node
-# install there):
-#   run(command="bash bench/gpu/session.sh 420", carry=[".gpu-stage"], timeout_s=470)
+# One run on a GPU machine in one call, on the artifacts bench/gpu/stage.sh packed (no compiling, no Node install
+# there), from the repository root with the .gpu-stage folder beside it:
+#   bash bench/gpu/session.sh 420                 the validation matrix, the CLI with NVML, the measurements
+#   bash bench/gpu/session.sh 440 sweep-decode    the decode sweep (bench/gpu/sweep_decode.py)
+#   bash bench/gpu/session.sh 470 sweep-hopper    the Hopper sweep (bench/gpu/sweep_hopper.py)
+#   bash bench/gpu/session.sh 440 peers           etok beside PyTorch (--peer torch) and Python kernels (--python)
 # BUDGET_S (first argument) is when the last step must be done; each step gets a share and is cut at its share,
-# so one hung step cannot take the others' time. Everything lands in $OUT (the device tool fetches at most 8 files):
+# so one hung step cannot take the others' time. Everything lands in $OUT (keep it to a few files):
 #   session.log          everything printed: nvidia-smi, SASS instruction counts, each step's table
 #   validate.jsonl       the correctness matrix, one case a line; validate-summary.json its summary (run.py)
 #   etok-gpu.json        `etok bench --levers sparse,kv-int8` on cuda:0 with the NVML meter, as a user runs it
@@ -31,10 +34,43 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,clocks.max.sm,po
 echo "node on PATH: $(command -v node || echo none); python3: $(command -v python3)"
 python3 -c "import torch, pynvml; print('torch', torch.__version__, 'cuda', torch.version.cuda)"
 
+if [ "${2:-}" = "sweep-hopper" ]; then
+  # The Hopper (sm_90a wgmma) sweep alone, in its own call: validation of the Hopper path, the ceilings, every
+  # compiled tile configuration at the prefill and MLA shapes beside SDPA (bench/gpu/sweep_hopper.py):
+  #   bash bench/gpu/session.sh 470 sweep-hopper
+  step "Hopper sweep (share: what is left, $(left) s)"
+  timeout "$(left)" python3 "$ROOT/bench/gpu/sweep_hopper.py" --out "$OUT" --build-dir "$B/gpu" --budget-s $(($(left) - 10))
+  step "done"
+  ls -la "$OUT"
+  exit 0
+fi
+
+if [ "${2:-}" = "peers" ]; then
+  # etok beside PyTorch's best implementation of each lever set, as a user runs it (`etok bench --peer torch`), at
+  # the decode (16K) and prefill (4K x 4K) shapes of docs/gpu.md, and a Triton kernel through `--python`:
+  #   bash bench/gpu/session.sh 440 peers
+  ETOK="$B/etok/node $B/etok/packages/cli/bin/etok.mjs"
+  step "etok bench --peer torch, decode 16K (share: 160 s)"
+  timeout $(($(left) > 160 ? 160 : $(left))) $ETOK bench --device cuda:0 --meter nvml:0 --peer torch \
+    --levers mla,sparse --dtype bf16 --batch 8 --heads 64 --kv-heads 8 --ctx 16k --time-budget 6 --out "$OUT/peers-decode.json"
+  step "etok bench --peer torch, prefill 4K x 4K (share: 140 s)"
+  timeout $(($(left) > 140 ? 140 : $(left))) $ETOK bench --device cuda:0 --meter nvml:0 --peer torch \
+    --variants dense,sparse --phase prefill --dtype bf16 --heads 32 --kv-heads 8 --ctx 4k --time-budget 6 \
+    --out "$OUT/peers-prefill.json"
+  $ETOK phi "$OUT/peers-decode.json" --family torch
+  step "a Triton and a PyTorch kernel through --python (share: what is left, $(left) s)"
+  timeout "$(left)" $ETOK bench --device cuda:0 --meter nvml:0 --python "$ROOT/examples/python/torch_triton_kernels.py" \
+    --variants dense,torch-eager,triton-decode --dtype bf16 --batch 8 --heads 64 --kv-heads 8 --ctx 16k \
+    --time-budget 4 --out "$OUT/python-kernels.json"
+  step "done"
+  ls -la "$OUT"
+  exit 0
+fi
+
 if [ "${2:-}" = "sweep-decode" ]; then
   # The decode sweep alone, in its own call (validation of the token-split decode paths, then every path, variant
   # and split rule timed beside the ceilings and SDPA; bench/gpu/sweep_decode.py):
-  #   run(command="bash bench/gpu/session.sh 440 sweep-decode", carry=[".gpu-stage"], timeout_s=470)
+  #   bash bench/gpu/session.sh 440 sweep-decode
   step "decode sweep (share: what is left, $(left) s)"
   timeout "$(left)" python3 "$ROOT/bench/gpu/sweep_decode.py" --build-dir "$B/gpu" --out "$OUT" --budget-s $(($(left) - 10))
   step "done"

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Packs everything a run on a lent GPU machine needs into .gpu-stage/bundle.tar.xz, built HERE (a machine with nvcc but no GPU),
-# so the lent GPU machine spends its minutes measuring, not compiling, and needs no Node install:
+# Packs everything a run on a GPU machine needs into .gpu-stage/bundle.tar.xz, built HERE (a machine with nvcc but no
+# GPU), so the GPU machine spends its minutes measuring, not compiling, and needs no Node install:
 #   gpu/            bench/gpu built for sm_90a: kernels/etok-cuda-validate, libetok_gpu_bench.so (run.py and
 #                   sweep_decode.py drive both; the sweep also uses the library's re-planning hook, etok_replan)
 #   etok/           the etok CLI as a user runs it: the four packages' dist/, the CUDA-enabled addon, zod and
 #                   onnx-proto (the CLI's only runtime imports outside onnx commands), and this machine's node binary
-# Then, on the device tool:  run(command="bash bench/gpu/session.sh 420", carry=[".gpu-stage"], timeout_s=470)
+# Then, on the GPU machine, from a copy of the repository with .gpu-stage in it: bash bench/gpu/session.sh 420
 # The addon must have been built with CUDA (packages/native/build/etok-config.txt says cuda=ON): `npm install`
 # does that wherever nvcc is.
 set -euo pipefail

@@ -14,6 +14,7 @@
 #include "common.cuh"
 #include "dispatch_policy.h"
 #include "etok/kernels/attention.h"
+#include "hopper_launch.h"
 #include "replan.h"
 #include "kernels.h"
 #include "sparse_select.cuh"
@@ -186,7 +187,8 @@ class CudaAttention final : public PreparedAttention {
       check(cudaGetLastError(), "NSA selection");
     }
     void* attnArgs[] = {&args_};
-    launch(attention_, grid_, attentionShared_, attnArgs, "attention launch");
+    if (hopper_) hopper_->launch(args_, nullptr);
+    else launch(attention_, grid_, attentionShared_, attnArgs, "attention launch");
     check(cudaGetLastError(), "attention");
     if (args_.splits > 1) {
       launch(combine_, dim3(static_cast<unsigned>(args_.batch * args_.heads * args_.rows)), 0, attnArgs,
@@ -366,6 +368,11 @@ class CudaAttention final : public PreparedAttention {
   /** Launch shape and KV splits of the chosen path (path_), and the description of both. */
   void planLaunch() {
     AttnArgs& a = args_;
+    if (path_.path == CudaPath::Hopper) {  // experimental until validated on a GPU: only when asked for by name
+      hopper_ = planHopper(p_, a, device_, description_);
+      return;
+    }
+    hopper_.reset();
     const int64_t packedRows = static_cast<int64_t>(a.rows) * a.groupHeads;
     int64_t minTokens = 128;  // SIMT: each split keeps ≥ 128 tokens; the tiled kernels ≥ 2 of their tiles
     std::ostringstream d;
@@ -390,6 +397,8 @@ class CudaAttention final : public PreparedAttention {
                      static_cast<unsigned>(a.batch * a.groups), 1);
         minTokens = 2 * attention_.tokensPerTile;
         d << "cuda " << attention_.name;
+        break;
+      case CudaPath::Hopper:  // planned above
         break;
       case CudaPath::Simt: {
         attention_ = simtKernel(act_, kv_, a.mla);
@@ -444,6 +453,7 @@ class CudaAttention final : public PreparedAttention {
   AttnArgs args_;
   SelectArgs sel_;
   KernelRef attention_, combine_, select_;
+  std::unique_ptr<HopperPath> hopper_;
   dim3 grid_;
   size_t attentionShared_ = 0, selectShared_ = 0, outBytes_ = 0;
   DeviceBuffer q0_, q0s_, q1_, q1s_, k0_, k0s_, k1_, k1s_, v_, vs_, out_, partO_, partML_, means_, mask_, list_,

@@ -35,6 +35,7 @@ const char* pathName(CudaPath path) {
     case CudaPath::Mma: return "mma";
     case CudaPath::Warp: return "warp";
     case CudaPath::Stream: return "stream";
+    case CudaPath::Hopper: return "hopper";
   }
   return "?";
 }
@@ -84,8 +85,8 @@ PathChoice choosePath(const PathQuery& q, const Overrides& o, const Defaults& d)
   PathChoice c;
   const std::string& forced = o.path;
   if (!forced.empty() && forced != "auto" && forced != "simt" && forced != "mma" && forced != "warp" &&
-      forced != "stream")
-    throw BadShape("variant", "ETOK_CUDA_PATH=" + forced + " is not one of auto, simt, mma, warp, stream");
+      forced != "stream" && forced != "hopper")
+    throw BadShape("variant", "ETOK_CUDA_PATH=" + forced + " is not one of auto, simt, mma, warp, stream, hopper");
   int variant = kDefaultStreamVariant;
   if (!o.streamVariant.empty()) {
     variant = findVariant(o.streamVariant);
@@ -115,6 +116,9 @@ PathChoice choosePath(const PathQuery& q, const Overrides& o, const Defaults& d)
                                     "multiple of the variant's chunk (" + kStreamVariants[variant].name + ": " +
                                     std::to_string(kStreamVariants[variant].chunk) + " tokens)");
     c.path = CudaPath::Stream;
+  } else if (forced == "hopper") {
+    // Whether it applies depends on the device (compute capability 9.0): planHopper() decides and says why not.
+    c.path = CudaPath::Hopper;
   } else if (stream && (q.sparse ? d.streamSparse : q.kv == q.act ? d.streamDense : d.streamQuantized)) {
     c.path = CudaPath::Stream;
   } else if (d.warp && warpApplies(q)) {

@@ -4,7 +4,8 @@
 // what only the device knows (resident blocks) and launches what it picks.
 //
 // Runtime knobs (environment, read once per prepare):
-//   ETOK_CUDA_PATH=auto|simt|mma|warp|stream   force a path (validation and the sweeps run every one)
+//   ETOK_CUDA_PATH=auto|simt|mma|warp|stream|hopper   force a path (validation and the sweeps run every one;
+//                                              hopper applies on compute capability 9.0 only, hopper_launch.h)
 //   ETOK_CUDA_STREAM=<variant>                 the stream decode's variant (kStreamVariants), default kDefaultStreamVariant
 //   ETOK_CUDA_SPLITS=N                         force decode's KV split count (N ≤ 0: the rule)
 //   ETOK_CUDA_SPLIT_RULE=fewest|best           the split rule (see chooseSplits)
@@ -18,7 +19,7 @@
 
 namespace etok::kernels::cuda {
 
-enum class CudaPath { Simt, Mma, Warp, Stream };
+enum class CudaPath { Simt, Mma, Warp, Stream, Hopper };
 const char* pathName(CudaPath path);
 
 /** One compiled variant of the stream decode (decode_stream.cuh): warps a block, tokens a warp's chunk, slots of

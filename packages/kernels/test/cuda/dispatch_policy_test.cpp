@@ -77,6 +77,12 @@ void pathRules() {
                         "ETOK_CUDA_PATH=warp"),
          "forced warp under sparse is refused");
   expect(throwsBadShape([&] { choosePath(queryOf(bf16), forced("fast")); }, "not one of"), "unknown path is refused");
+  // The Hopper path is taken only by name; whether it applies is the device's question (planHopper).
+  expect(choosePath(queryOf(problem("dense", Phase::Prefill, Dtype::BF16)), forced("hopper")).path == CudaPath::Hopper,
+         "forced hopper");
+  expect(choosePath(queryOf(problem("dense", Phase::Prefill, Dtype::BF16)), {}).path != CudaPath::Hopper,
+         "auto never takes the hopper path");
+  expect(std::string(pathName(CudaPath::Hopper)) == "hopper", "hopper path name");
 
   // The stream decode: every KV format at bf16/f16 d128 decode; sparse only with whole chunks per NSA block.
   for (const char* v : {"dense", "kv-int8", "kv-int4", "kv-fp8", "sparse", "sparse+kv-int8", "sparse+kv-int4"})

@@ -8,6 +8,10 @@
 // own: the warp decode (ETOK_CUDA_PATH=warp: GQA 4 and 8, 32 heads a group, one token, 3000 tokens; head dims 64
 // and 128; every KV format) and every compiled variant of the stream decode (ETOK_CUDA_STREAM) on every KV format,
 // dense and sparse.
+// `--hopper` runs instead the experimental Hopper path (ETOK_CUDA_PATH=hopper, sm_90a wgmma kernels): every lever set
+// it covers (dense/GQA prefill at head dims 64 and 128; mla decode, forced splits included, and prefill) × bf16/f16,
+// and each compiled tile configuration the sweep may choose (ETOK_HOPPER_CONFIG); it skips (exit 77) on a device
+// that is not compute capability 9.0.
 //
 // Numerics: pass when ‖out − exact‖ / ‖exact‖ ≤ tolerance of the dtype (f32 2e-5 · f16 8e-3 · bf16 2.5e-2; the
 // tensor-core paths also round the dequantized KV tile or the softmax weights to the activation type) and every
@@ -134,17 +138,67 @@ bool listed(const std::string& list, const char* path) {
   return padded.find("," + std::string(path) + ",") != std::string::npos;
 }
 
+/** The Hopper path's cases (ETOK_CUDA_PATH=hopper): its default instance for every lever set it covers, and the
+ *  sweep's other compiled configurations where they exist (kept in step with src/cuda/hopper_instances_*.cu). */
+int runHopperCases(std::mt19937_64& rng, bool json, bool quick) {
+  const char* dense[] = {"dense", "sparse", "kv-int8", "kv-int4", "kv-fp8", "sparse+kv-int8", "sparse+kv-int4", "sparse+kv-fp8"};
+  const char* mla[] = {"mla",          "mla+kv-int8",        "mla+kv-int4",        "mla+kv-fp8",
+                       "mla+sparse",   "mla+sparse+kv-int8", "mla+sparse+kv-int4", "mla+sparse+kv-fp8"};
+  // Non-default configurations compiled at bf16 (dense: head dim 128).
+  auto extraConfigs = [](const std::string& v) -> std::vector<std::string> {
+    const bool isMla = v.rfind("mla", 0) == 0, i8 = v.find("kv-int8") != std::string::npos,
+               f8 = v.find("kv-fp8") != std::string::npos, i4 = v.find("kv-int4") != std::string::npos;
+    if (isMla) return i4 ? std::vector<std::string>{} : (i8 || f8) ? std::vector<std::string>{"t32-s2-r3"}
+                                                                     : std::vector<std::string>{"t48-s2", "t32-s2-o"};
+    if (i4) return {};
+    return (i8 || f8) ? std::vector<std::string>{"c2-t96-s2-r2"} : std::vector<std::string>{"c2-t96-s3", "c2-t64-s4", "c1-t64-s3"};
+  };
+  int failures = 0, cases = 0;
+  auto run = [&](const std::string& variant, const char* phase, const char* dtype, int splits, const std::string& config,
+                 int headDim, int heads) {
+    Case c{variant, phase, dtype, "hopper", splits, makeProblem(variant, phase, dtype, rng)};
+    if (headDim) c.problem.shape.headDim = headDim;
+    if (heads) c.problem.shape.heads = heads;
+    if (config.empty()) unsetenv("ETOK_HOPPER_CONFIG");
+    else setenv("ETOK_HOPPER_CONFIG", config.c_str(), 1);
+    cases++;
+    failures += !runCase(c, rng, json);
+  };
+  for (const char* v : dense)
+    for (const char* dtype : {"bf16", "f16"})
+      for (int d : {128, 64}) {
+        run(v, "prefill", dtype, 0, "", d, 0);
+        if (!quick && !std::strcmp(dtype, "bf16") && d == 128)
+          for (const std::string& config : extraConfigs(v)) run(v, "prefill", dtype, 0, config, d, 0);
+      }
+  for (const char* v : mla)
+    for (const char* dtype : {"bf16", "f16"}) {
+      for (const char* phase : {"decode", "prefill"})
+        for (int splits : {0, 3}) {
+          if (splits && (quick || !std::strcmp(phase, "prefill"))) continue;
+          run(v, phase, dtype, splits, "", 0, 0);
+          if (!quick && !splits && !std::strcmp(dtype, "bf16"))
+            for (const std::string& config : extraConfigs(v)) run(v, phase, dtype, 0, config, 0, 0);
+        }
+      if (!quick && !std::strcmp(dtype, "bf16")) run(v, "decode", dtype, 0, "", 0, 128);  // two row tiles
+    }
+  unsetenv("ETOK_HOPPER_CONFIG");
+  std::fprintf(stderr, "etok-cuda-validate --hopper: %d of %d cases passed\n", cases - failures, cases);
+  return failures ? 1 : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool json = false, quick = false;
+  bool json = false, quick = false, hopper = false;
   std::string paths;
   for (int i = 1; i < argc; i++) {
     if (!std::strcmp(argv[i], "--json")) json = true;
     else if (!std::strcmp(argv[i], "--quick")) quick = true;
+    else if (!std::strcmp(argv[i], "--hopper")) hopper = true;
     else if (!std::strcmp(argv[i], "--paths") && i + 1 < argc) paths = argv[++i];
     else {
-      std::fprintf(stderr, "usage: etok-cuda-validate [--json] [--quick] [--paths auto,simt,warp,stream]\n");
+      std::fprintf(stderr, "usage: etok-cuda-validate [--json] [--quick] [--paths auto,simt,warp,stream] [--hopper]\n");
       return 2;
     }
   }
@@ -162,6 +216,14 @@ int main(int argc, char** argv) {
   const char* dtypes[] = {"f32", "bf16", "f16"};
   std::random_device entropy;
   std::mt19937_64 rng((static_cast<uint64_t>(entropy()) << 32) ^ entropy());
+  if (hopper) {
+    cudaDeviceProp prop{};
+    if (cudaGetDeviceProperties(&prop, 0) != cudaSuccess || prop.major != 9 || prop.minor != 0) {
+      std::printf("SKIP: the Hopper path needs a compute capability 9.0 device (this one is %d.%d)\n", prop.major, prop.minor);
+      return 77;
+    }
+    return runHopperCases(rng, json, quick);
+  }
   int failures = 0, cases = 0;
   auto count = [&](bool pass) {
     cases++;

@@ -208,6 +208,20 @@ Failure failureOf(const std::exception_ptr& error) {
 
 bool isCancel(const Failure& f) { return f.code == "CANCELLED"; }
 
+/** Runs one step of a subject; its own failure ends it alone (recorded, its executor released) and the rest of the
+    group goes on. A cancellation is not a failure: the engine stops at its next check. */
+void attempt(Subject& s, const std::function<void()>& step) {
+  if (!s.active()) return;
+  try {
+    step();
+  } catch (...) {
+    Failure f = failureOf(std::current_exception());
+    if (isCancel(f)) return;
+    s.result.failure = f;
+    s.executor.reset();  // its process, device memory and files go now
+  }
+}
+
 }  // namespace
 
 double windowTargetSeconds(const MeasurePlan& plan, double updatePeriodMs) {
@@ -232,18 +246,6 @@ std::vector<MeasureResult> measureGroup(const std::vector<MeasurePlan>& plans, c
   const meters::MeterDescription description = meter->describe();
 
   std::vector<Subject> subjects(plans.size());
-  // Each subject's own failure ends it alone: `attempt` records it and says whether to go on with it.
-  auto attempt = [&](Subject& s, const std::function<void()>& step) {
-    if (!s.active()) return;
-    try {
-      step();
-    } catch (...) {
-      Failure f = failureOf(std::current_exception());
-      if (isCancel(f)) return;  // the engine stops at the next check and marks the results cancelled
-      s.result.failure = f;
-      s.executor.reset();  // its process, device memory and files go now
-    }
-  };
 
   for (size_t i = 0; i < plans.size(); i++) {
     report("quality", 0.05 * static_cast<double>(i) / n);
@@ -265,12 +267,34 @@ std::vector<MeasureResult> measureGroup(const std::vector<MeasurePlan>& plans, c
       if (!isCancel(f)) s.result.failure = f;
       s.executor.reset();
     }
+    if (cancel.load()) break;
+  }
+  std::vector<Prepared> members;
+  for (auto& s : subjects) members.push_back({std::move(s.executor), std::move(s.result)});
+  return measurePrepared(std::move(members), *meter, lead, progress, cancel);
+}
+
+std::vector<MeasureResult> measurePrepared(std::vector<Prepared> members, meters::Meter& meterRef,
+                                           const MeasurePlan& lead, const ProgressFn& progress,
+                                           const std::atomic<bool>& cancel) {
+  meters::Meter* meter = &meterRef;
+  const meters::MeterDescription description = meter->describe();
+  const double n = static_cast<double>(members.size());
+  auto report = [&](const char* stage, double fraction) {
+    if (progress) progress({stage, std::clamp(fraction, 0.0, 1.0)});
+  };
+  std::vector<Subject> subjects(members.size());
+  for (size_t i = 0; i < members.size(); i++) {
+    Subject& s = subjects[i];
+    s.plan = &lead;
+    s.executor = std::move(members[i].executor);
+    s.result = std::move(members[i].result);
+    s.result.meter = description;
     if (s.executor) {
       s.result.executor = s.executor->info();
       s.result.kernelPath = s.result.executor.description;
       for (int pid : s.executor->processIds()) meter->addProcess(pid);
     }
-    if (cancel.load()) break;
   }
 
   // Idle baseline: the device doing nothing, before any load warms it.

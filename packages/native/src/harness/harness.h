@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -104,6 +105,19 @@ double windowTargetSeconds(const MeasurePlan& plan, double updatePeriodMs);
     a configuration's own failure is reported in its result (`failure`); honours `cancel` between calls, returning
     what was measured with cancelled = true. */
 MeasureResult measure(const MeasurePlan& plan, const ProgressFn& progress, const std::atomic<bool>& cancel);
+
+/** A prepared executor and what is already known of its result (its quality, or its setup's failure). */
+struct Prepared {
+  std::unique_ptr<Executor> executor;  // null when its setup failed (result.failure says why)
+  MeasureResult result;
+};
+
+/** The engine's rules on executors prepared elsewhere (measureGroup's own, or the replayed kernels of `etok profile`):
+    one idle baseline, then timing and energy windows interleaved across them, with `settings`' timing rules (its
+    problem is not used). The meter stays the caller's. */
+std::vector<MeasureResult> measurePrepared(std::vector<Prepared> members, meters::Meter& meter,
+                                           const MeasurePlan& settings, const ProgressFn& progress,
+                                           const std::atomic<bool>& cancel);
 
 /** Runs plans that are to be compared (same device and meter) together: one idle baseline, then energy trials
     interleaved in a fresh random order every round (ABAB…), so thermal drift cannot favour one of them. The
