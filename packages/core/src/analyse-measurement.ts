@@ -4,6 +4,7 @@
 import type { BenchConfig, TimingSettings } from './bench-plan.js';
 import type { ExecutorKind, Measurement, QualitySample } from './schemas.js';
 import { bootstrapInterval, mean, median, quantile } from './statistics/summary.js';
+import type { PrecisionWarning } from './validity.js';
 
 /** What the harness returns for one configuration (structurally the addon's result). */
 export interface RawMeasurement {
@@ -49,9 +50,9 @@ export interface RawMeasurement {
   groupFault?: { code: string; message: string };
 }
 
-/** Validity reasons (shown in tables and reports; an invalid number is never presented as valid). */
+/** Validity reasons (shown in tables and reports; an invalid number is never presented as valid). A CI wider
+ *  than the target is not one of them: it is a precision warning (validity.ts). */
 export type ValidityReason =
-  | 'ci-not-reached'
   | 'too-few-windows'
   | 'window-too-short'
   | 'cancelled'
@@ -157,13 +158,14 @@ export function analyseMeasurement(
   const tokensPerCall = config.cost.tokens;
 
   const validity: ValidityReason[] = [];
+  const warnings: PrecisionWarning[] = [];
   if (raw.cancelled) validity.push('cancelled');
   if (raw.groupFault) validity.push('incomplete');
   if (windows.length === 0) validity.push('no-energy');
   else {
     if (windows.length < Math.min(timing.minTrials, 2)) validity.push('too-few-windows');
     const halfWidth = (energyCi.high - energyCi.low) / 2 / Math.abs(joulesPerCall);
-    if (!(halfWidth <= timing.energyCiTarget)) validity.push('ci-not-reached');
+    if (!(halfWidth <= timing.energyCiTarget)) warnings.push('ci-not-reached');
     // The typical window must span the meter's updates; one short window among many is not disqualifying.
     const typical = median(windows.map((w) => (w.t1Ns - w.t0Ns) * 1e-9));
     // The engine's window rule, as it recorded it for these windows (harness.cpp windowTargetSeconds).
@@ -241,6 +243,7 @@ export function analyseMeasurement(
     throttled: windows.some((w) => w.throttled === true),
     valid: validity.length === 0,
     validity,
+    warnings,
     interleaved: context.interleaved ?? false,
     ...(context.group ? { group: context.group } : {}),
     provenance: {

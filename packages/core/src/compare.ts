@@ -19,6 +19,7 @@ import {
   derivedSeed,
   windowProblem,
 } from './statistics/window-bootstrap.js';
+import { statusOf } from './validity.js';
 
 export interface CompareInput {
   results: Results;
@@ -95,10 +96,7 @@ export interface Comparison {
 const loose = (x: unknown) => (x && typeof x === 'object' ? (x as Record<string, unknown>) : {});
 
 function validity(m: Measurement): { valid: boolean; reasons: string[] } {
-  const raw = loose(m);
-  const valid = raw.valid !== false;
-  const reasons = Array.isArray(raw.validity) ? raw.validity.map(String) : [];
-  return { valid, reasons: valid ? [] : reasons.length ? reasons : ['marked invalid'] };
+  return statusOf(m);
 }
 
 function sortedRecord(r: Record<string, unknown>): string {

@@ -4,6 +4,7 @@
 // two implementations.
 import { canonicalVariant } from '@etok/kernels';
 import type { Measurement } from './schemas.js';
+import { statusOf } from './validity.js';
 
 export const OWN_FAMILY = 'etok';
 
@@ -14,7 +15,7 @@ export function familyOf(m: Measurement): string | null {
   return null;
 }
 
-const validOf = (m: Measurement) => (m as { valid?: boolean }).valid !== false;
+const validOf = (m: Measurement) => statusOf(m).valid;
 
 /** The part of a configuration id after its variant: the operating point (phase, dtype, shape). */
 function pointOf(m: Measurement): string {

@@ -34,3 +34,4 @@ export {
 } from './statistics/window-bootstrap.js';
 // Analytics (issue 7): units, gates, Φ and attribution, the production function, model scaling.
 export * from './units.js';
+export * from './validity.js';

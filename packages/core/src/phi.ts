@@ -1,5 +1,5 @@
 // Φ of each measured lever set against the baseline at the same operating point and the same (q*, s*)
-// (SPEC §1): Φ_e = e_tok(B)/e_tok(S), Φ_c = c_tok(B)/c_tok(S), the time ratio beside them, bootstrap CIs over
+// (SPEC §1): Φ_e = e_tok(B)/e_tok(S), Φ_c = c_tok(B)/c_tok(S), the speedup (Φ on time) beside them, bootstrap CIs over
 // the energy windows of both measurements; then the attribution of the composed set to its levers (Shapley over
 // log Φ_e, or a stated path when subsets are missing), the interaction term and user-declared levers.
 // Builds the object `etok phi --json` prints (SPEC §6), so the CLI only parses flags and renders.
@@ -18,6 +18,7 @@ import {
   type ResamplingMethod,
   windowProblem,
 } from './statistics/window-bootstrap.js';
+import { precisionText, statusOf } from './validity.js';
 
 /** A multiplier etok does not measure (e.g. difficulty-adaptive reasoning), stated by the user. */
 export interface DeclaredLever {
@@ -70,8 +71,9 @@ export interface PhiSet {
   phiEnergy: number | null;
   /** c_tok(B)/c_tok(S) with c_tok = flops/tokens (analytic, so it has no CI). */
   phiCompute: number | null;
-  /** t_tok(B)/t_tok(S) from median times; > 1 means faster than the baseline. */
-  timeRatio: number | null;
+  /** Φ on time: t_tok(B)/t_tok(S) from median times; > 1 means faster than the baseline. Like Φ_e and Φ_c, a gain
+   *  is baseline ÷ set; ratios elsewhere (compare) are set ÷ baseline, a cost. */
+  speedup: number | null;
   /** Bootstrap interval of phiEnergy over the energy windows of both measurements. */
   ci: PhiCi | null;
   joulesPerToken: number;
@@ -164,14 +166,13 @@ const finiteOrNull = (x: number) => (Number.isFinite(x) ? x : null);
 const flopsPerTokenOf = (m: Measurement) => m.flops / m.tokens;
 const secondsPerTokenOf = (m: Measurement) => m.time.medianS / m.tokens;
 
+/** What a reader should know of a usable row: throttling, an interval wider than the target (it still counts, with
+ *  its interval). An invalid row is not usable at all (measurementProblem). */
 function measurementWarnings(m: Measurement): string[] {
   const w: string[] = [];
   if (m.throttled) w.push('throttled during the measurement');
-  const validity = (m as { validity?: unknown }).validity;
-  if ((m as { valid?: unknown }).valid === false)
-    w.push(
-      `invalid measurement${Array.isArray(validity) && validity.length ? `: ${validity.join(', ')}` : ''}`,
-    );
+  const precision = precisionText(m);
+  if (precision) w.push(`imprecise: ${precision}`);
   return w;
 }
 
@@ -257,7 +258,7 @@ function buildSet(b: Judged, s: Judged, settings: BootstrapSettings): PhiSet {
       reason: reasons.join('; '),
       phiEnergy: null,
       phiCompute: null,
-      timeRatio: null,
+      speedup: null,
       ci: null,
       ...figures,
       warnings,
@@ -275,7 +276,7 @@ function buildSet(b: Judged, s: Judged, settings: BootstrapSettings): PhiSet {
     pass: true,
     phiEnergy: b.m.energy.joulesPerToken / s.m.energy.joulesPerToken,
     phiCompute: finiteOrNull(flopsPerTokenOf(b.m) / flopsPerTokenOf(s.m)),
-    timeRatio: finiteOrNull(secondsPerTokenOf(b.m) / secondsPerTokenOf(s.m)),
+    speedup: finiteOrNull(secondsPerTokenOf(b.m) / secondsPerTokenOf(s.m)),
     ci,
     ...figures,
     warnings,
@@ -482,8 +483,12 @@ export function buildPhiReports(results: Results, options: PhiOptions = {}): Phi
   const ms = canonicalMeasurements(results, options.family);
   return groupPoints(ms, baseline, options.phase).map(({ b, members }) => {
     const judged: Judged[] = members.map((m) => {
-      const problem = energyProblem(m);
-      return { m, verdict: checkGates(m, gates), problems: problem ? [problem] : [] };
+      const status = statusOf(m);
+      const problems = [
+        ...(status.valid ? [] : [`invalid measurement: ${status.reasons.join(', ')}`]),
+        ...[energyProblem(m)].filter((p): p is string => p !== null),
+      ];
+      return { m, verdict: checkGates(m, gates), problems };
     });
     const bj = judged[0]!;
     const sets = judged.map((s) => buildSet(bj, s, options));

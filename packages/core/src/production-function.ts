@@ -6,6 +6,8 @@
 // Builds the object `etok tpf --json` prints (SPEC §6); what-if sweeps are rows of the same object.
 
 import { EtokError } from './errors.js';
+import { familyRows } from './families.js';
+import { checkGates, type Gates } from './gates.js';
 import type { Measurement } from './schemas.js';
 import {
   computeRate,
@@ -28,6 +30,7 @@ import {
   type Watts,
   watts,
 } from './units.js';
+import { statusOf } from './validity.js';
 
 export interface TpfInputs {
   /** Effective compute at the operating point (realized, unless stated otherwise in `kEffSource`). */
@@ -176,10 +179,11 @@ export function productionFunction(inputs: TpfInputs): TpfResult {
 /** e_tok, c_tok and realized K_eff (flops / median time per call) of one measurement. */
 export function tpfFiguresFromMeasurement(
   m: Measurement,
+  modeled = false,
 ): Pick<TpfInputs, 'kEff' | 'cTok' | 'eTok' | 'sources'> {
   if (!(m.tokens > 0)) fail(`measurement ${m.id} has no tokens per call`);
   if (!(m.time.medianS > 0)) fail(`measurement ${m.id} has no median time`);
-  const label = `measured: ${m.id}`;
+  const label = `${modeled ? 'MODELED (a stated power model, not measured)' : 'measured'}: ${m.id}`;
   return {
     eTok: joulesPerToken(m.energy.joulesPerToken),
     cTok: flopsPerToken(m.flops / m.tokens),
@@ -190,6 +194,43 @@ export function tpfFiguresFromMeasurement(
       kEff: `realized (flops / median time): ${m.id}`,
     },
   };
+}
+
+/**
+ * The measurement `etok tpf --results` reads when nothing names one and the file holds several: the best of etok's
+ * lever sets that is valid and meets (q*, s*) (the lowest J/token) at the first operating point, else the baseline;
+ * `reason` says which and why. Fails, listing what is there, when no row is usable.
+ */
+export function chooseForTpf(
+  measurements: readonly Measurement[],
+  gates: Gates,
+  baseline = 'dense',
+): { measurement: Measurement; reason: string } {
+  const own = familyRows(measurements).filter((m) => statusOf(m).valid && m.energy.joulesPerToken > 0);
+  if (own.length === 0)
+    fail(
+      `no usable measurement of etok's lever sets in the results (${measurements.map((m) => `${m.id}: ${statusOf(m).valid ? 'no energy' : statusOf(m).reasons.join(', ')}`).join('; ') || 'none'})`,
+    );
+  const point = (m: Measurement) => m.id.slice(m.variant.length);
+  const first = point(own[0]!);
+  const atPoint = own.filter((m) => point(m) === first);
+  const passing = atPoint.filter((m) => checkGates(m, gates).pass);
+  if (passing.length > 0) {
+    const best = passing.reduce((b, m) => (m.energy.joulesPerToken < b.energy.joulesPerToken ? m : b));
+    return {
+      measurement: best,
+      reason: `${best.variant}: the lowest J/token of the ${passing.length} lever set(s) at ${first.slice(1)} that are valid and meet (q*, s*); choose another with --variant`,
+    };
+  }
+  const base = atPoint.find((m) => m.variant === baseline);
+  if (base)
+    return {
+      measurement: base,
+      reason: `${baseline}: no lever set at ${first.slice(1)} meets (q*, s*), so the baseline; choose another with --variant`,
+    };
+  return fail(
+    `no lever set at ${first.slice(1)} meets (q*, s*) and ${baseline} is not usable there; choose one with --variant or --measurement (${atPoint.map((m) => m.id).join(', ')})`,
+  );
 }
 
 /** The one measurement `etok tpf --results` should read: filtered by id, variant and phase; exactly one must remain. */

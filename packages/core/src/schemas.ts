@@ -104,6 +104,11 @@ export const MeasurementSchema = z.looseObject({
   executor: ExecutorKindSchema.optional(),
   /** Set on rows of peer implementations (a PyTorch or ONNX Runtime form of a lever set). */
   peer: PeerSchema.optional(),
+  /** False when the measurement is wrong (`validity` says why); never used then. */
+  valid: z.boolean().optional(),
+  validity: z.array(z.string()).optional(),
+  /** Precision warnings (`ci-not-reached`): the row is used, with its wider interval. */
+  warnings: z.array(z.string()).optional(),
 });
 
 export const ResultsSchema = z.looseObject({

@@ -13,7 +13,7 @@ describe('Φ per lever set, by hand', () => {
     windowJoulesPerCall: [0.04, 0.04, 0.04, 0.04],
     medianS: 2e-3,
   });
-  // kv-int8: half the energy, same FLOPs, half the time → Φ_e = 2, Φ_c = 1, time ratio 2.
+  // kv-int8: half the energy, same FLOPs, half the time → Φ_e = 2, Φ_c = 1, speedup 2.
   const int8 = measurement({
     variant: 'kv-int8',
     windowJoulesPerCall: [0.02, 0.02, 0.02, 0.02],
@@ -31,13 +31,13 @@ describe('Φ per lever set, by hand', () => {
   const sparse = measurement({ variant: 'sparse', windowJoulesPerCall: [0.01, 0.01], relErrorVsDense: 0.3 });
   const doc = results([dense, int8, mla, sparse]);
 
-  it('Φ_e = e(B)/e(S), Φ_c = c(B)/c(S), time ratio beside', () => {
+  it('Φ_e = e(B)/e(S), Φ_c = c(B)/c(S), speedup beside', () => {
     const [report] = buildPhiReports(doc);
     const byVariant = Object.fromEntries(report!.sets.map((s) => [s.variant, s]));
     expect(report!.baseline).toBe('dense');
-    expect(byVariant.dense).toMatchObject({ pass: true, phiEnergy: 1, phiCompute: 1, timeRatio: 1 });
+    expect(byVariant.dense).toMatchObject({ pass: true, phiEnergy: 1, phiCompute: 1, speedup: 1 });
     expect(byVariant['kv-int8']!.phiEnergy).toBeCloseTo(2, 12);
-    expect(byVariant['kv-int8']).toMatchObject({ pass: true, phiCompute: 1, timeRatio: 2 });
+    expect(byVariant['kv-int8']).toMatchObject({ pass: true, phiCompute: 1, speedup: 2 });
     expect(byVariant.mla!.phiEnergy).toBeCloseTo(1.25, 12);
     expect(byVariant.mla!.phiCompute).toBe(4);
     expect(byVariant.sparse).toMatchObject({ pass: false, phiEnergy: null, phiCompute: null, ci: null });
@@ -226,7 +226,7 @@ describe('Φ, properties', () => {
     fc.assert(
       fc.property(energies, (es) => {
         const base = buildPhiReports(docFrom(es), { resamples: 50 })[0]!.sets[0]!;
-        expect(base).toMatchObject({ variant: 'dense', phiEnergy: 1, phiCompute: 1, timeRatio: 1 });
+        expect(base).toMatchObject({ variant: 'dense', phiEnergy: 1, phiCompute: 1, speedup: 1 });
         expect(base.ci).toMatchObject({ low: 1, high: 1 });
       }),
       { numRuns: 30 },

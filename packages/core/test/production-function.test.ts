@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  chooseForTpf,
   crossover,
   parseSweep,
   productionFunction,
@@ -232,6 +233,41 @@ describe('what-if sweeps', () => {
         expect(productionFunction({ ...inputs, facilityPower: watts(x / 2) }).binding).toBe('power');
         expect(productionFunction({ ...inputs, facilityPower: watts(x * 2) }).binding).toBe('compute');
       }),
+    );
+  });
+});
+
+describe('chooseForTpf: several lever sets and none named', () => {
+  const gates = { quality: { kind: 'none' as const }, service: {} };
+  const dense = measurement({ variant: 'dense', joulesPerToken: 0.02 });
+  const sparse = measurement({ variant: 'sparse', joulesPerToken: 0.005 });
+  const int8 = measurement({ variant: 'kv-int8', joulesPerToken: 0.01 });
+
+  it('takes the lowest J/token among the valid lever sets that meet the gates, and says so', () => {
+    const { measurement: m, reason } = chooseForTpf([dense, int8, sparse], gates);
+    expect(m.variant).toBe('sparse');
+    expect(reason).toMatch(
+      /^sparse: the lowest J\/token of the 3 lever set\(s\) at .* that are valid and meet \(q\*, s\*\); choose another with --variant/,
+    );
+  });
+
+  it('never takes an invalid row, nor a peer or a user kernel', () => {
+    const broken = { ...sparse, valid: false, validity: ['drift'] };
+    const peer = {
+      ...measurement({ variant: 'dense', joulesPerToken: 0.001 }),
+      peer: { family: 'torch', name: 'x', version: '', leverSet: 'dense' },
+    };
+    const { measurement: m } = chooseForTpf([dense, int8, broken, peer], gates);
+    expect(m.variant).toBe('kv-int8');
+  });
+
+  it('takes the baseline when no set meets the gates, and fails naming the rows when nothing is usable', () => {
+    const strict = { quality: { kind: 'rel-error' as const, maxRelError: 1e-12 }, service: {} };
+    const base = chooseForTpf([dense, int8], strict);
+    expect(base.measurement.variant).toBe('dense');
+    expect(base.reason).toMatch(/no lever set .* meets \(q\*, s\*\), so the baseline/);
+    expect(() => chooseForTpf([{ ...dense, valid: false, validity: ['drift'] }], gates)).toThrow(
+      /no usable measurement .*drift/,
     );
   });
 });

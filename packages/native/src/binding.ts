@@ -300,7 +300,13 @@ export interface NativeCpuRoofline {
   isa: string;
 }
 
+/** Progress of a measurement: its stage, the share of its planned work done, and (once known) one call's time of
+ *  the executor at work, i.e. how long a stop between calls may have to wait. */
+export type ProgressCallback = (stage: string, fraction: number, callS?: number) => void;
+
 export interface NativeBinding {
+  /** The engine's timing defaults (harness.h). */
+  defaultTiming(): Required<NativeTiming>;
   /** The engine's window rule: seconds a window must span (≥ minWindowS and ≥ minWindowUpdates updates). */
   windowTargetS(
     timing: Pick<NativeTiming, 'minWindowS' | 'minWindowUpdates'>,
@@ -327,12 +333,12 @@ export interface NativeBinding {
   pluginCost(path: string, request: NativeKernelRequest): NativeCallCost;
   measure(
     plan: NativeMeasurePlan,
-    onProgress?: (stage: string, fraction: number) => void,
+    onProgress?: ProgressCallback,
     cancelToken?: Int32Array,
   ): Promise<NativeMeasureResult>;
   measure(
     plans: NativeMeasurePlan[],
-    onProgress?: (stage: string, fraction: number) => void,
+    onProgress?: ProgressCallback,
     cancelToken?: Int32Array,
   ): Promise<NativeMeasureResult[]>;
 }

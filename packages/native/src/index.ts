@@ -21,7 +21,7 @@ export {
 } from './kernels.js';
 export { AddonLoadError, loadBinding } from './load.js';
 export { type MeasureHandle, measure, measureGroup } from './measure.js';
-export { openMeter, windowTargetS } from './meters.js';
+export { engineTimingDefaults, openMeter, windowTargetS } from './meters.js';
 export { inspectPlugin, pluginCost } from './plugins.js';
 export {
   type ExecutorTimeouts,

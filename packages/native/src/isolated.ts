@@ -5,7 +5,7 @@ import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { NativeMeasurePlan, NativeMeasureResult } from './binding.js';
+import type { NativeMeasurePlan, NativeMeasureResult, ProgressCallback } from './binding.js';
 import type { MeasureHandle } from './measure.js';
 
 /** The compiled worker: next to this file in dist/, or in dist/ when running from src/ (tests). */
@@ -26,13 +26,13 @@ export class IsolatedMeasureError extends Error {
 }
 
 type WorkerMessage =
-  | { type: 'progress'; stage: string; fraction: number }
+  | { type: 'progress'; stage: string; fraction: number; callS?: number }
   | { type: 'result'; results: NativeMeasureResult[] }
   | { type: 'error'; error: { message: string; code: string; field?: string } };
 
 export function measureGroupIsolated(
   plans: NativeMeasurePlan[],
-  onProgress?: (stage: string, fraction: number) => void,
+  onProgress?: ProgressCallback,
 ): MeasureHandle<NativeMeasureResult[]> {
   const child = fork(workerPath(), [], {
     serialization: 'advanced', // typed arrays (samples) cross intact
@@ -42,7 +42,7 @@ export function measureGroupIsolated(
   let settled = false;
   const result = new Promise<NativeMeasureResult[]>((resolve, reject) => {
     child.on('message', (message: WorkerMessage) => {
-      if (message.type === 'progress') onProgress?.(message.stage, message.fraction);
+      if (message.type === 'progress') onProgress?.(message.stage, message.fraction, message.callS);
       else if (message.type === 'result') {
         settled = true;
         resolve(message.results);
@@ -75,6 +75,9 @@ export function measureGroupIsolated(
     result,
     cancel: () => {
       if (child.connected) child.send({ type: 'cancel' });
+    },
+    kill: () => {
+      child.kill('SIGKILL');
     },
   };
 }

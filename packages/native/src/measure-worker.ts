@@ -9,6 +9,9 @@ type Request = { type: 'measure'; plans: NativeMeasurePlan[] } | { type: 'cancel
 // Ctrl-C in a terminal signals the whole process group: the parent decides, and tells us over IPC.
 process.on('SIGINT', () => {});
 process.on('SIGTERM', () => {});
+// A parent that is gone (killed, crashed, exited at a second Ctrl-C) takes us with it: the measurement runs on a
+// worker thread, so this thread still sees the IPC channel close even in the middle of a long kernel call.
+process.on('disconnect', () => process.exit(1));
 
 let handle: ReturnType<typeof measureGroup> | undefined;
 let cancelled = false;
@@ -19,8 +22,8 @@ process.on('message', (message: Request) => {
     handle?.cancel();
     return;
   }
-  handle = measureGroup(message.plans, (stage, fraction) =>
-    process.send?.({ type: 'progress', stage, fraction }),
+  handle = measureGroup(message.plans, (stage, fraction, callS) =>
+    process.send?.({ type: 'progress', stage, fraction, ...(callS !== undefined ? { callS } : {}) }),
   );
   if (cancelled) handle.cancel();
   handle.result.then(

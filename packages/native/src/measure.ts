@@ -1,12 +1,14 @@
 // One measurement at a time per device (STYLE 5): the addon runs the harness on a worker thread; this module
 // queues work per device so two measurements never share a GPU or the CPU's cores.
-import type { NativeMeasurePlan, NativeMeasureResult } from './binding.js';
+import type { NativeMeasurePlan, NativeMeasureResult, ProgressCallback } from './binding.js';
 import { loadBinding } from './load.js';
 
 export interface MeasureHandle<T> {
   result: Promise<T>;
   /** Stops the harness between kernel calls; `result` then resolves with what was measured (cancelled: true). */
   cancel(): void;
+  /** Ends the measurement at once, in the middle of a call (a measuring child process is killed); `result` rejects. */
+  kill?(): void;
 }
 
 const deviceQueues = new Map<string, Promise<unknown>>();
@@ -31,7 +33,7 @@ function enqueue<T>(device: string, start: (token: Int32Array) => Promise<T>): M
 /** Measures one plan. */
 export function measure(
   plan: NativeMeasurePlan,
-  onProgress?: (stage: string, fraction: number) => void,
+  onProgress?: ProgressCallback,
 ): MeasureHandle<NativeMeasureResult> {
   return enqueue(plan.device, (token) => loadBinding().measure(plan, onProgress, token));
 }
@@ -39,7 +41,7 @@ export function measure(
 /** Measures plans to be compared as one group: energy windows interleaved in random order (ABAB…). */
 export function measureGroup(
   plans: NativeMeasurePlan[],
-  onProgress?: (stage: string, fraction: number) => void,
+  onProgress?: ProgressCallback,
 ): MeasureHandle<NativeMeasureResult[]> {
   const device = plans[0]?.device ?? 'cpu';
   return enqueue(device, (token) => loadBinding().measure(plans, onProgress, token));

@@ -27,3 +27,8 @@ export function windowTargetS(
 ): number {
   return loadBinding().windowTargetS(timing, updatePeriodMs);
 }
+
+/** The engine's timing defaults (harness.h MeasurePlan): what a plan that sets nothing gets. */
+export function engineTimingDefaults(): Record<string, number> {
+  return loadBinding().defaultTiming() as unknown as Record<string, number>;
+}

@@ -47,7 +47,9 @@ export interface GroupRunOptions {
   say: (line: string) => void;
   interrupted: () => boolean;
   /** The handle of the group being measured, for Ctrl-C. */
-  setCurrent: (handle: { cancel(): void } | undefined) => void;
+  setCurrent: (handle: { cancel(): void; kill?(): void } | undefined) => void;
+  /** One call's time of the configuration at work, whenever the engine knows it (how long a stop may take). */
+  noteCallS?: (seconds: number) => void;
 }
 
 /** The executor of a configuration: etok's kernel (none), a plugin library, or a child executor. */
@@ -148,7 +150,10 @@ export async function measureGroups(groups: BenchConfig[][], o: GroupRunOptions)
     const measure = o.isolated ? measureGroupIsolated : measureGroup;
     const handle = measure(
       group.map((config) => nativePlan(config, o)),
-      (stage, fraction) => o.progress.update(done, fraction * group.length, `${label}: ${stage}`),
+      (stage, fraction, callS) => {
+        if (callS !== undefined) o.noteCallS?.(callS);
+        o.progress.update(done, fraction * group.length, `${label}: ${stage}`);
+      },
     );
     o.setCurrent(handle);
     let raws: NativeMeasureResult[];
@@ -187,6 +192,8 @@ export async function measureGroups(groups: BenchConfig[][], o: GroupRunOptions)
       record(o, group[i]!, raw, group.length > 1 ? `g${g}` : undefined, group.length > 1);
     done += group.length;
     writeJsonAtomic(o.outPath, doc);
+    const failed = raws.filter((r) => r.failure).length;
+    o.progress.done(done, `${label}: ${raws.length - failed} measured${failed ? `, ${failed} not` : ''}`);
     const fault = raws.find((r) => r.groupFault)?.groupFault;
     if (fault) {
       // The meter failed mid-group: the windows finished before it are kept above (marked incomplete); the fault

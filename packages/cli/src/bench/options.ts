@@ -137,8 +137,9 @@ export const spec: CommandSpec = {
       name: 'ci-target',
       type: 'string',
       value: 'FRACTION',
-      default: '0.03',
-      description: 'stop energy trials when the J/call CI half-width is below this',
+      default: 'by meter: nvml 0.01, rapl 0.02, model 0.05',
+      description:
+        'stop energy trials when the J/call CI half-width is below this; a wider one is a precision warning, not invalid',
     },
     {
       name: 'time-budget',

@@ -1,6 +1,13 @@
 // What `etok bench` prints: the energy source line, one row per measurement, and each lever set's best peer beside
 // etok's kernel. Printing never measures; every joule figure carries its source (measured or modeled).
-import { type Measurement, peerComparisons, type Results, relErrorText } from '@etok/core';
+import {
+  type Measurement,
+  peerComparisons,
+  precisionText,
+  type Results,
+  relErrorText,
+  statusOf,
+} from '@etok/core';
 import { type Column, renderTable, si } from '../output/table.js';
 import type { BenchDocument } from './document.js';
 
@@ -14,9 +21,18 @@ function ci(low: number | undefined, high: number | undefined): string {
   return low !== undefined && high !== undefined ? `${si(low, 'J')}…${si(high, 'J')}` : '—';
 }
 
+/** "yes", "yes (CI ±4.1%, target ±3%)" for a usable but imprecise row, or "no: drift" for an invalid one. */
+export function usableText(m: Measurement, ciTarget?: number): string {
+  const status = statusOf(m);
+  if (!status.valid) return `no: ${status.reasons.join(', ')}`;
+  const precision = precisionText(m, ciTarget);
+  return precision ? `yes (${precision})` : 'yes';
+}
+
 export function measurementRows(
   measurements: Measurement[],
   modeled: boolean,
+  ciTarget?: number,
 ): { columns: Column[]; rows: string[][] } {
   const tag = modeled ? ' (modeled)' : '';
   const columns: Column[] = [
@@ -29,12 +45,11 @@ export function measurementRows(
     { header: `J/token${tag}`, align: 'right' },
     { header: 'avg W', align: 'right' },
     { header: 'err vs dense', align: 'right' },
-    { header: 'valid' },
+    { header: 'usable' },
   ];
   const rows = measurements.map((m) => {
     const e = m.energy;
     const s = m.shape as Record<string, number>;
-    const validity = (m as { validity?: string[] }).validity ?? [];
     return [
       m.variant,
       m.phase,
@@ -45,10 +60,35 @@ export function measurementRows(
       si(e.joulesPerToken, 'J'),
       si(e.avgPowerW, 'W'),
       relErrorText(m.quality.relErrorVsDense, m.quality.sample, '—'),
-      validity.length === 0 ? 'yes' : `no: ${validity.join(', ')}`,
+      usableText(m, ciTarget),
     ];
   });
   return { columns, rows };
+}
+
+/**
+ * Why time/call × avg W can differ from J/call: J/call is the energy of the windows over their calls, i.e. avg W ×
+ * the time per call *inside the windows* (calls back to back), while time/call is the median of single synchronised
+ * calls (each pays its own launch and wait). A line for each row where the two differ by more than 5%.
+ */
+export function timeEnergyNotes(measurements: Measurement[]): string[] {
+  const notes: string[] = [];
+  for (const m of measurements) {
+    const e = m.energy;
+    const hot = (m.time as { hotMeanS?: number }).hotMeanS;
+    if (!(e.joulesPerCall > 0) || !(e.avgPowerW > 0) || hot === undefined) continue;
+    const product = m.time.medianS * e.avgPowerW;
+    if (Math.abs(product - e.joulesPerCall) / e.joulesPerCall <= 0.05) continue;
+    notes.push(
+      `${m.variant}: J/call = avg W × ${si(hot, 's')} a call back to back in the energy windows; the median synchronised call (time/call) took ${si(m.time.medianS, 's')}`,
+    );
+  }
+  return notes.length > 0
+    ? [
+        'time/call × avg W differs from J/call (back-to-back calls in the windows vs single synchronised calls):',
+        ...notes.map((n) => `  ${n}`),
+      ]
+    : [];
 }
 
 function ratio(a: number, b: number): string {
@@ -60,10 +100,7 @@ export function peerTable(doc: BenchDocument): string {
   const tag = doc.meter.measured ? '' : ' (modeled)';
   const rows: string[][] = [];
   for (const { etok: e, peer: p, implementation } of peerComparisons(doc.measurements)) {
-    const pv =
-      (p as { valid?: boolean }).valid === false
-        ? ` (${((p as { validity?: string[] }).validity ?? []).join(', ')})`
-        : '';
+    const pv = statusOf(p).valid ? '' : ` (invalid: ${statusOf(p).reasons.join(', ')})`;
     rows.push([
       e.id,
       `${implementation}${pv}`,

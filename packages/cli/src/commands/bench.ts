@@ -1,14 +1,22 @@
 // `etok bench`: plan (core) → measure (the engine, one interleaved group per shape) → analyse (core) → table and
 // file. The results file is rewritten after every group, so Ctrl-C or a crash keeps what was measured.
 import { freemem } from 'node:os';
-import { resolve } from 'node:path';
-import { comparisonGroups, EtokError, layoutVariant, planBench, withPeers } from '@etok/core';
+import { relative, resolve } from 'node:path';
+import {
+  comparisonGroups,
+  defaultEnergyCiTarget,
+  EtokError,
+  layoutVariant,
+  planBench,
+  withPeers,
+} from '@etok/core';
 import { cpuKernelIsa, pluginCost } from '@etok/native';
 import { createBenchDocument, defaultOutPath } from '../bench/document.js';
 import { loadPlugins, loadPython, peerDecision } from '../bench/externals.js';
+import { headline } from '../bench/headline.js';
 import { measureGroups } from '../bench/measure-groups.js';
 import { requestFromArgs } from '../bench/request.js';
-import { energySourceLine, measurementRows, peerTable } from '../bench/table.js';
+import { energySourceLine, measurementRows, peerTable, timeEnergyNotes } from '../bench/table.js';
 import { checkDevice, resolveMeter } from '../bench/target.js';
 import { EXIT_INTERRUPTED, EXIT_MEASUREMENT_FAILED, EXIT_OK, exitCodeFor } from '../exit-codes.js';
 import type { CommandIo } from '../io.js';
@@ -47,6 +55,11 @@ export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
   const { plan, noPeers } =
     families.length > 0 ? withPeers(planned, await peerDecision(families)) : { plan: planned, noPeers: [] };
   const { meter, choice } = resolveMeter(request.meter, request.device);
+  // Each meter's own reachable precision, unless --ci-target says otherwise.
+  if (stringOption(args, 'ci-target') === undefined)
+    plan.timing.energyCiTarget = defaultEnergyCiTarget(
+      meter === 'model' ? 'model' : meter === 'rapl' ? 'rapl' : 'nvml',
+    );
   const callTimeout = stringOption(args, 'call-timeout');
   const callTimeoutS =
     callTimeout === undefined
@@ -78,17 +91,26 @@ export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
   writeJsonAtomic(outPath, doc);
 
   const groups = comparisonGroups(plan.configs, freemem(), !flag(args, 'no-interleave'));
-  const progress = new ProgressBar(io.stderr, plan.configs.length);
+  const progress = new ProgressBar(io.stderr, plan.configs.length, !json);
   let interrupted = false;
-  let current: { cancel(): void } | undefined;
+  let current: { cancel(): void; kill?(): void } | undefined;
+  let callS: number | undefined;
   const removeInterrupt = io.onInterrupt(() => {
     if (interrupted) {
-      // Second Ctrl-C: everything finished is already on disk; leave now.
+      // Second Ctrl-C: everything finished is already on disk; the measuring process goes now, in mid-call.
+      current?.kill?.();
       io.stderr.write(`\netok bench: stopped; results so far are in ${outPath}\n`);
       process.exit(EXIT_INTERRUPTED);
     }
     interrupted = true;
     current?.cancel();
+    // Say at once what happens next: the engine stops between calls, and a call may be long.
+    progress.clear();
+    const wait =
+      callS === undefined
+        ? 'the current call (its length is not known yet)'
+        : `the current call (about ${callS < 1 ? `${Math.max(1, Math.round(callS * 1000))} ms` : `${callS.toFixed(1)} s`})`;
+    io.stderr.write(`etok bench: stopping after ${wait}; Ctrl-C again to stop at once\n`);
   });
   let outcome: Awaited<ReturnType<typeof measureGroups>>;
   try {
@@ -111,6 +133,9 @@ export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
       setCurrent: (h) => {
         current = h;
       },
+      noteCallS: (s) => {
+        callS = s;
+      },
     });
   } finally {
     removeInterrupt();
@@ -123,13 +148,19 @@ export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
   if (json) io.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   else {
     const own = doc.measurements.filter((m) => !m.peer);
-    const { columns, rows } = measurementRows(own, !doc.meter.measured);
+    const { columns, rows } = measurementRows(own, !doc.meter.measured, plan.timing.energyCiTarget);
     io.stdout.write(
       `${energySourceLine(doc.meter)}; idle ${si(doc.meter.idleW, 'W')}; accounting boundary ${doc.accounting.boundary}, PUE ${doc.accounting.pue}\n`,
     );
     io.stdout.write(renderTable(columns, rows));
+    for (const line of timeEnergyNotes(own)) io.stdout.write(`${line}\n`);
     for (const f of doc.failures) io.stdout.write(`failed: ${f.id}: ${f.message}\n`);
     io.stdout.write(peerTable(doc));
+    if (fatal === undefined && !interrupted) {
+      const shown = relative(io.cwd, outPath);
+      for (const line of headline(doc, shown.startsWith('..') ? outPath : shown))
+        io.stdout.write(`${line}\n`);
+    }
   }
   if (fatal !== undefined) {
     io.stderr.write(

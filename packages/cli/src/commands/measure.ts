@@ -14,6 +14,7 @@ import {
   type NativeOpenMeterDescription,
   openMeter,
 } from '@etok/native';
+import { usableText } from '../bench/table.js';
 import { EXIT_INTERRUPTED, EXIT_MEASUREMENT_FAILED, EXIT_OK } from '../exit-codes.js';
 import type { CommandIo } from '../io.js';
 import {
@@ -308,14 +309,14 @@ async function measureRegions(
   else {
     const rows = run.document.measurements.map((m) => {
       const e = m.energy;
-      const validity = (m as { validity?: string[] }).validity ?? [];
+
       return [
         m.variant.slice('region:'.length),
         String(e.windows.length),
         `${(m.time.medianS * 1e3).toPrecision(4)} ms`,
         `${e.joulesPerCall.toPrecision(4)} J`,
         `${e.joulesPerToken.toPrecision(4)} J`,
-        validity.length === 0 ? 'yes' : `no: ${validity.join(', ')}`,
+        usableText(m),
       ];
     });
     const d = run.document.meter;
@@ -330,7 +331,7 @@ async function measureRegions(
           { header: 'time/call' },
           { header: d.measured ? 'J/call' : 'J/call (modeled)' },
           { header: d.measured ? 'J/token' : 'J/token (modeled)' },
-          { header: 'valid' },
+          { header: 'usable' },
         ],
         rows,
       ),

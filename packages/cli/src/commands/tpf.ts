@@ -5,14 +5,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   BUILTIN_MODELS,
+  chooseForTpf,
   EtokError,
   type FlopsPerSecond,
   type FlopsPerToken,
+  familyRows,
   flopsPerSecond,
   flopsPerToken,
   formatQuantity,
   type JoulesPerToken,
   joulesPerToken,
+  type Measurement,
   type ModelDescription,
   type ModelScaling,
   modelFileUrl,
@@ -23,6 +26,7 @@ import {
   productionFunction,
   type Ratio,
   type Results,
+  resolveGates,
   type SweepResult,
   scaleToModel,
   selectMeasurement,
@@ -34,7 +38,14 @@ import {
 } from '@etok/core';
 import { canonicalVariant } from '@etok/kernels';
 import type { CommandIo } from '../io.js';
-import { type CommandSpec, choiceOption, flag, type ParsedArgs, stringOption } from '../options.js';
+import {
+  type CommandSpec,
+  choiceOption,
+  flag,
+  type ParsedArgs,
+  parsePositiveInt,
+  stringOption,
+} from '../options.js';
 import { renderTable } from '../output/table.js';
 import { readResultsFile } from '../results-input.js';
 
@@ -69,6 +80,19 @@ export const spec: CommandSpec = {
       description: 'which measurement of the file (by phase)',
     },
     {
+      name: 'quality',
+      type: 'string',
+      value: 'GATE',
+      description:
+        'with several lever sets in --results: q* for choosing the best (default: what bench recorded)',
+    },
+    {
+      name: 'slo-ms',
+      type: 'string',
+      value: 'MS',
+      description: 'with several lever sets in --results: s* for choosing the best',
+    },
+    {
       name: 'model',
       type: 'string',
       value: 'NAME|FILE',
@@ -92,6 +116,13 @@ export const spec: CommandSpec = {
       type: 'string',
       value: 'FLOP/s',
       description: 'peak compute, reported beside (labelled peak)',
+    },
+    {
+      name: 'devices',
+      type: 'string',
+      value: 'N',
+      description:
+        'devices the facility power feeds: K_eff from the results is one device’s, so it is scaled by N',
     },
     { name: 'ctok', type: 'string', value: 'FLOP', description: 'c_tok, FLOPs per token' },
     { name: 'etok', type: 'string', value: 'J', description: 'e_tok, joules per token' },
@@ -157,12 +188,21 @@ interface TpfOutput extends TpfResult {
   energy?: string;
   model?: ModelScaling;
   sweep?: SweepResult;
+  /** The measurement read when the file holds several and none was named, and why it. */
+  selected?: { id: string; reason: string };
+  warnings?: string[];
 }
 
 function buildInputs(
   args: ParsedArgs,
   io: CommandIo,
-): { inputs: TpfInputs; doc?: Results; model?: ModelScaling } {
+): {
+  inputs: TpfInputs;
+  doc?: Results;
+  model?: ModelScaling;
+  selected?: { id: string; reason: string };
+  warnings: string[];
+} {
   const resultsPath = stringOption(args, 'results');
   const modelRef = stringOption(args, 'model');
   const naJ = amount(args, 'non-attention-j');
@@ -177,6 +217,8 @@ function buildInputs(
   let sources: NonNullable<TpfInputs['sources']> = {};
   let doc: Results | undefined;
   let model: ModelScaling | undefined;
+  let selected: { id: string; reason: string } | undefined;
+  let deviceW: number | undefined;
   if (resultsPath !== undefined) {
     doc = readResultsFile(resultsPath, io.cwd);
     const variant = stringOption(args, 'variant');
@@ -189,12 +231,28 @@ function buildInputs(
         return m;
       }
     });
-    const m = selectMeasurement(canonical, {
-      ...(id !== undefined ? { id } : {}),
-      ...(variant !== undefined ? { variant: canonicalVariant(variant) } : {}),
-      ...(phase !== undefined ? { phase } : {}),
-    });
-    const f = tpfFiguresFromMeasurement(m);
+    let m: Measurement;
+    if (id === undefined && variant === undefined && familyRows(canonical).length > 1) {
+      // Several lever sets and none named: the best that meets (q*, s*), said plainly.
+      const gates = resolveGates(
+        { quality: stringOption(args, 'quality'), sloMs: stringOption(args, 'slo-ms') },
+        doc,
+      );
+      const chosen = chooseForTpf(
+        canonical.filter((x) => phase === undefined || x.phase === phase),
+        gates,
+      );
+      m = chosen.measurement;
+      selected = { id: m.id, reason: chosen.reason };
+    } else {
+      m = selectMeasurement(canonical, {
+        ...(id !== undefined ? { id } : {}),
+        ...(variant !== undefined ? { variant: canonicalVariant(variant) } : {}),
+        ...(phase !== undefined ? { phase } : {}),
+      });
+    }
+    deviceW = m.energy.avgPowerW;
+    const f = tpfFiguresFromMeasurement(m, !doc.meter.measured);
     measured = f;
     sources = { ...f.sources };
     if (modelRef !== undefined) {
@@ -222,6 +280,12 @@ function buildInputs(
       throw new EtokError('BAD_USAGE', `--${name} is required without --results (or give --results FILE)`);
     return fromResults;
   };
+  const devicesText = stringOption(args, 'devices');
+  const devices = devicesText === undefined ? 1 : parsePositiveInt('devices', devicesText);
+  if (devices > 1 && measured.kEff !== undefined) {
+    measured.kEff = flopsPerSecond(measured.kEff * devices);
+    sources.kEff = `${sources.kEff} × ${devices} devices`;
+  }
   const kEff = pick<FlopsPerSecond>('keff', measured.kEff, 'kEff');
   const cTok = pick<FlopsPerToken>('ctok', measured.cTok, 'cTok');
   const eTok = pick<JoulesPerToken>('etok', measured.eTok, 'eTok');
@@ -232,6 +296,19 @@ function buildInputs(
       '--facility-power W is required (the facility power budget, before PUE; e.g. 20M)',
     );
   const pue = amount(args, 'pue') ?? doc?.accounting.pue ?? 1;
+  const warnings: string[] = [];
+  // One device's realised rate against a facility's power: the compute ceiling would be one device's, not the
+  // facility's (the power ceiling feeds thousands of them).
+  if (
+    sources.kEff !== 'flag' &&
+    devices === 1 &&
+    deviceW !== undefined &&
+    deviceW > 0 &&
+    facility > 50 * deviceW
+  )
+    warnings.push(
+      `K_eff is one device's realised rate (${formatQuantity(measured.kEff ?? 0, 'FLOP/s')}) while the facility power (${formatQuantity(facility, 'W')}) feeds about ${Math.round(facility / deviceW)} devices of its ${formatQuantity(deviceW, 'W')}: scale with --devices N or give --keff`,
+    );
   const peak = amount(args, 'peak-keff');
   if (peak !== undefined) sources.peakKEff = 'flag (peak)';
   return {
@@ -249,6 +326,8 @@ function buildInputs(
     },
     ...(doc ? { doc } : {}),
     ...(model ? { model } : {}),
+    ...(selected ? { selected } : {}),
+    warnings,
   };
 }
 
@@ -265,6 +344,8 @@ function renderResult(out: TpfOutput): string {
   const lines = [
     'Q̇ = min(K_eff/c_tok, θ·P_facility/e_tok) × Φ × U',
     ...(out.energy ? [`energy: ${out.energy}`] : []),
+    ...(out.selected ? [`measurement: ${out.selected.id} (${out.selected.reason})`] : []),
+    ...(out.warnings ?? []).map((w) => `warning: ${w}`),
     ...(out.model
       ? [
           `model: ${out.model.model}, ${out.model.scope} (attention ${q(out.model.attention.joulesPerToken, 'J/token')}, ${q(out.model.attention.flopsPerToken, 'FLOP/token')}; non-attention ${out.model.nonAttention.flopsPerToken === null ? '—' : q(out.model.nonAttention.flopsPerToken, 'FLOP/token')}, ${out.model.nonAttention.joulesPerToken === null ? 'J unknown' : q(out.model.nonAttention.joulesPerToken, 'J/token')}) at ${out.model.at.phase} batch ${out.model.at.batch} ctx ${out.model.at.kvLen}`,
@@ -346,7 +427,7 @@ export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
     );
   const sweepText = stringOption(args, 'sweep');
   const sweepSpec = sweepText === undefined ? undefined : parseSweep(sweepText);
-  const { inputs, doc, model } = buildInputs(args, io);
+  const { inputs, doc, model, selected, warnings } = buildInputs(args, io);
   const result = productionFunction(inputs);
   const out: TpfOutput = {
     ...result,
@@ -359,6 +440,8 @@ export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
       : {}),
     ...(model ? { model } : {}),
     ...(sweepSpec ? { sweep: sweepProductionFunction(inputs, sweepSpec) } : {}),
+    ...(selected ? { selected } : {}),
+    ...(warnings.length > 0 ? { warnings } : {}),
   };
   if (flag(args, 'json')) io.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   else io.stdout.write(renderResult(out));

@@ -37,7 +37,8 @@ export function joulesCell(r: MeasurementRow): string {
     const f = (x: number) => Number((x * scale).toPrecision(3)).toString();
     ci = ` [${f(r.ciLowJoulesPerToken)}, ${f(r.ciHighJoulesPerToken)}]`;
   }
-  return `${value}${ci}${r.throttled ? ' (throttled)' : ''}`;
+  const imprecise = r.warnings.includes('ci-not-reached') ? ' (CI wider than the target)' : '';
+  return `${value}${ci}${imprecise}${r.throttled ? ' (throttled)' : ''}`;
 }
 
 export function timeCell(r: MeasurementRow): string {
@@ -77,7 +78,7 @@ export const MEASUREMENT_HEADERS = [
 
 export function measurementCells(run: RunDisclosure, r: MeasurementRow): string[] {
   return [
-    r.variant,
+    run.sources.length > 1 && r.source ? `${r.variant} (${r.source})` : r.variant,
     r.phase,
     r.dtype,
     shapeCell(r),
@@ -94,7 +95,7 @@ export const PHI_HEADERS = [
   'lever set',
   'Φ_e [95% CI]',
   'Φ_c (analytic)',
-  'time ratio',
+  'speedup (Φ_t)',
   'J/token',
   'warnings',
 ];
@@ -104,7 +105,7 @@ export function phiCells(run: RunDisclosure, s: PhiSet): string[] {
     s.variant,
     phiCell(s),
     ratioCell(s.phiCompute),
-    ratioCell(s.timeRatio),
+    ratioCell(s.speedup),
     `${q(s.joulesPerToken, 'J/token')} (${energyTag(run.energy)})`,
     s.warnings.join('; '),
   ];

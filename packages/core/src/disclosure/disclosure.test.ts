@@ -88,8 +88,13 @@ describe('buildDisclosure', () => {
     const row = run.measurements.find((m) => m.id === cheapest.id)!;
     expect(row.valid).toBe(false);
     expect(row.invalidReasons).toEqual(['drift']);
+    // Φ lists it as `etok phi` does: no Φ, and why; it is never the composed set.
     const phi = run.phi[0]!.report!;
-    expect(phi.sets.map((s) => s.id)).not.toContain(cheapest.id);
+    const set = phi.sets.find((s) => s.id === cheapest.id)!;
+    expect(set.pass).toBe(false);
+    expect(set.phiEnergy).toBeNull();
+    expect(set.reason).toMatch(/invalid measurement: drift/);
+    expect(phi.composedVariant).not.toBe(cheapest.variant);
     const md = renderReport(build(r), 'md');
     expect(md).toMatch(/INVALID \(drift\); [\d.]+ mJ\/token not usable/);
   });

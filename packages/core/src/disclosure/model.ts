@@ -21,6 +21,7 @@ import {
   type Unit,
   watts,
 } from '../units.js';
+import { statusOf } from '../validity.js';
 
 export const REPORT_SCHEMA_ID = 'etok.report/v1';
 
@@ -72,6 +73,8 @@ export interface MeasurementRow {
   variant: string;
   /** etok's own kernels ('etok'), a peer family ('torch', 'onnx'), or null for a user's kernel. */
   family: string | null;
+  /** The results file the row comes from (a report of several files names it beside each row). */
+  source?: string;
   phase: string;
   dtype: string;
   shape: Record<string, number>;
@@ -79,6 +82,8 @@ export interface MeasurementRow {
   valid: boolean;
   /** Why the measurement is invalid (the harness's validity reasons); empty when valid. */
   invalidReasons: string[];
+  /** Precision warnings: the interval stayed wider than the target (the row is used, with that interval). */
+  warnings: string[];
   throttled: boolean;
   gate: GateVerdict;
   joulesPerToken: number;
@@ -203,11 +208,8 @@ const loose = (x: unknown) => (x && typeof x === 'object' ? (x as Record<string,
 const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
 const str = (x: unknown): string | null => (typeof x === 'string' ? x : null);
 
-function validityOf(m: Measurement): { valid: boolean; reasons: string[] } {
-  const raw = loose(m);
-  const reasons = Array.isArray(raw.validity) ? raw.validity.map((r) => String(r)) : [];
-  const valid = raw.valid !== false;
-  return { valid, reasons: valid ? [] : reasons.length > 0 ? reasons : ['marked invalid by the harness'] };
+function validityOf(m: Measurement): { valid: boolean; reasons: string[]; warnings: string[] } {
+  return statusOf(m);
 }
 
 /** The (q*, s*) verdict; a lever set this etok does not know fails the gate with the reason instead of failing the report. */
@@ -225,7 +227,7 @@ function gateOf(m: Measurement, gates: Gates): GateVerdict {
 }
 
 function rowOf(m: Measurement, gates: Gates): MeasurementRow {
-  const { valid, reasons } = validityOf(m);
+  const { valid, reasons, warnings } = validityOf(m);
   const energy = loose(m.energy);
   const prov = loose(loose(m).provenance);
   const tokens = m.tokens;
@@ -239,6 +241,7 @@ function rowOf(m: Measurement, gates: Gates): MeasurementRow {
     tokensPerCall: tokens,
     valid,
     invalidReasons: reasons,
+    warnings,
     throttled: m.throttled,
     gate: gateOf(m, gates),
     joulesPerToken: m.energy.joulesPerToken,
@@ -403,16 +406,22 @@ function buildRun(group: ResultsSource[], index: number, options: ReportOptions)
   );
   const gates: Gates = { quality: gatesResolved.quality, service: gatesResolved.service };
 
-  // Measurements of all files of the run, later files replacing earlier ones with the same id.
+  // Measurements of all files of the run, later files replacing earlier ones with the same id; every row says
+  // which file it came from, and every replacement is noted.
   const byId = new Map<string, Measurement>();
+  const sourceOf = new Map<string, string>();
   for (const { results, source } of group)
     for (const m of results.measurements) {
-      if (byId.has(m.id))
-        notes.push(`measurement ${m.id} appears more than once; the one from ${source} is used`);
+      const earlier = sourceOf.get(m.id);
+      if (earlier !== undefined)
+        notes.push(
+          `measurement ${m.id} is in ${earlier === source ? `${source} twice` : `${earlier} and ${source}`}; the one from ${source} is used, the other left out`,
+        );
       byId.set(m.id, m);
+      sourceOf.set(m.id, source);
     }
   const measurements = [...byId.values()];
-  const rows = measurements.map((m) => fixNaN(rowOf(m, gates)));
+  const rows = measurements.map((m) => fixNaN({ ...rowOf(m, gates), source: sourceOf.get(m.id) ?? '' }));
   const rowById = new Map(rows.map((r) => [r.id, r]));
   const peers: PeerRow[] = peerComparisons(measurements).map((c) => ({
     id: c.id,
@@ -473,7 +482,10 @@ function buildRun(group: ResultsSource[], index: number, options: ReportOptions)
     const key = pointKey(own[0]!);
     const atPoint = own.filter((r) => pointKey(r) === key);
     headlineRow = atPoint.reduce((best, r) => (r.joulesPerToken < best.joulesPerToken ? r : best));
-    headlineReason = `lowest J/token among the lever sets that meet (q*, s*) at ${key}`;
+    headlineReason =
+      atPoint.length === 1
+        ? `the only lever set at ${key} that is valid and meets (q*, s*)`
+        : `lowest J/token among the ${atPoint.length} lever sets at ${key} that are valid and meet (q*, s*)`;
   } else
     headlineMissing =
       rows.length === 0
@@ -528,9 +540,8 @@ function buildRun(group: ResultsSource[], index: number, options: ReportOptions)
     }
   };
   // Φ compares lever sets of etok's own kernels; peers and users' kernels are shown beside them, not as sets.
-  const validMeasurements = measurements.filter(
-    (m) => familyOf(m) === OWN_FAMILY && validityOf(m).valid && known(m),
-  );
+  // Invalid rows are judged by Φ itself (no Φ, with the reason), as `etok phi` does.
+  const validMeasurements = measurements.filter((m) => familyOf(m) === OWN_FAMILY && known(m));
   const baseline = options.baseline ?? 'dense';
   if (validMeasurements.length > 0) {
     try {

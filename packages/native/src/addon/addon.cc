@@ -186,7 +186,28 @@ Napi::Value WindowTargetS(const Napi::CallbackInfo& info) {
   }
 }
 
+/** defaultTiming() → the engine's timing defaults (harness.h MeasurePlan), so TypeScript can check its own copy. */
+Napi::Value DefaultTiming(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const harness::MeasurePlan d;
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("warmupS", d.warmupS);
+  o.Set("minTimeS", d.minTimeS);
+  o.Set("maxTimeS", d.maxTimeS);
+  o.Set("noiseTarget", d.noiseTarget);
+  o.Set("minWindowS", d.minWindowS);
+  o.Set("minWindowUpdates", d.minWindowUpdates);
+  o.Set("minTrials", d.minTrials);
+  o.Set("maxTrials", d.maxTrials);
+  o.Set("energyCiTarget", d.energyCiTarget);
+  o.Set("energyBudgetS", d.energyBudgetS);
+  o.Set("idleS", d.idleS);
+  o.Set("coldSamples", d.coldSamples);
+  return o;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("defaultTiming", Napi::Function::New(env, DefaultTiming, "defaultTiming"));
   exports.Set("windowTargetS", Napi::Function::New(env, WindowTargetS, "windowTargetS"));
   exports.Set("inspectPlugin", Napi::Function::New(env, InspectPlugin, "inspectPlugin"));
   exports.Set("pluginCost", Napi::Function::New(env, PluginCost, "pluginCost"));

@@ -1,6 +1,7 @@
 #include "addon/workers.h"
 
 #include <atomic>
+#include <cmath>
 #include <memory>
 #include <thread>
 
@@ -14,6 +15,7 @@ namespace {
 struct ProgressMessage {
   std::string stage;
   double fraction;
+  double callS;
 };
 
 class MeasureWorker final : public Napi::AsyncWorker {
@@ -59,9 +61,10 @@ class MeasureWorker final : public Napi::AsyncWorker {
           plans_,
           [this](const harness::ProgressEvent& e) {
             if (!hasProgress_) return;
-            auto* msg = new ProgressMessage{e.stage, e.fraction};
+            auto* msg = new ProgressMessage{e.stage, e.fraction, e.callS};
             const napi_status s = progress_.NonBlockingCall(msg, [](Napi::Env env, Napi::Function fn, ProgressMessage* m) {
-              fn.Call({Napi::String::New(env, m->stage), Napi::Number::New(env, m->fraction)});
+              fn.Call({Napi::String::New(env, m->stage), Napi::Number::New(env, m->fraction),
+                       std::isnan(m->callS) ? env.Undefined() : Napi::Number::New(env, m->callS)});
               delete m;
             });
             if (s != napi_ok) delete msg;

@@ -208,6 +208,26 @@ Failure failureOf(const std::exception_ptr& error) {
 
 bool isCancel(const Failure& f) { return f.code == "CANCELLED"; }
 
+/** Whether a member's J/call interval can still reach the target in the group's remaining budget. An interval
+    narrows as 1/√windows, so reaching the target from `noise` takes windows·(noise/target)² in all; the rounds left
+    are the remaining budget over one round of every member still at work. A member needing more than four times
+    the windows it can get is not going to make it. */
+bool reachable(const Subject& s, double noise, const std::vector<Subject>& all, double elapsedS, double budgetS,
+               const MeasurePlan& lead) {
+  if (!std::isfinite(noise)) return true;
+  double roundS = 0;
+  for (const auto& o : all)
+    if (o.active() && !o.energyDone && !o.result.windows.empty()) {
+      const auto& w = o.result.windows.back();
+      roundS += static_cast<double>(w.t1Ns - w.t0Ns) * 1e-9;
+    }
+  if (roundS <= 0) return true;
+  const double roundsLeft = std::max(0.0, budgetS - elapsedS) / roundS;
+  const double windows = static_cast<double>(s.result.windows.size());
+  const double needed = windows * (noise / lead.energyCiTarget) * (noise / lead.energyCiTarget) - windows;
+  return needed <= 4.0 * roundsLeft;
+}
+
 /** Runs one step of a subject; its own failure ends it alone (recorded, its executor released) and the rest of the
     group goes on. A cancellation is not a failure: the engine stops at its next check. */
 void attempt(Subject& s, const std::function<void()>& step) {
@@ -280,8 +300,9 @@ std::vector<MeasureResult> measurePrepared(std::vector<Prepared> members, meters
   meters::Meter* meter = &meterRef;
   const meters::MeterDescription description = meter->describe();
   const double n = static_cast<double>(members.size());
+  double callS = NAN;  // the executor at work: its median call so far (how long a stop may have to wait)
   auto report = [&](const char* stage, double fraction) {
-    if (progress) progress({stage, std::clamp(fraction, 0.0, 1.0)});
+    if (progress) progress({stage, std::clamp(fraction, 0.0, 1.0), callS});
   };
   std::vector<Subject> subjects(members.size());
   for (size_t i = 0; i < members.size(); i++) {
@@ -312,7 +333,10 @@ std::vector<MeasureResult> measurePrepared(std::vector<Prepared> members, meters
   for (size_t i = 0; i < subjects.size() && !cancel.load(); i++) {
     attempt(subjects[i], [&] {
       timeCalls(subjects[i], flusher, cancel,
-                [&](double f) { report("timing", 0.05 + 0.35 * (static_cast<double>(i) + std::min(1.0, f)) / n); });
+                [&](double f) {
+                  if (!subjects[i].result.samplesS.empty()) callS = subjects[i].result.samplesS.back();
+                  report("timing", 0.05 + 0.35 * (static_cast<double>(i) + std::min(1.0, f)) / n);
+                });
     });
   }
 
@@ -352,6 +376,13 @@ std::vector<MeasureResult> measurePrepared(std::vector<Prepared> members, meters
     groupFault = Failure{e.code(), e.what(), ""};
   }
   const int64_t energy0 = nowNs();
+  // Progress moves with every window, not only with every round.
+  auto reportEnergy = [&] {
+    double doneShare = 0;
+    for (const auto& s : subjects)
+      doneShare += s.energyDone || !s.active() ? 1.0 : std::min(1.0, static_cast<double>(s.result.windows.size()) / lead.maxTrials);
+    report("energy", 0.4 + 0.6 * std::max(doneShare / n, secondsSince(energy0) / budgetS));
+  };
   std::vector<size_t> order(subjects.size());
   std::iota(order.begin(), order.end(), 0);
   while (!cancel.load() && !groupFault) {
@@ -361,6 +392,7 @@ std::vector<MeasureResult> measurePrepared(std::vector<Prepared> members, meters
       Subject& s = subjects[idx];
       if (s.energyDone || !s.active() || cancel.load() || groupFault) continue;
       any = true;
+      callS = median(s.result.samplesS);
       // Shift each window's start against the meter's update clock so periodic sampling cannot alias.
       std::this_thread::sleep_for(std::chrono::microseconds(static_cast<int64_t>(phase(rng) * 1000)));
       try {
@@ -393,19 +425,23 @@ std::vector<MeasureResult> measurePrepared(std::vector<Prepared> members, meters
         break;
       }
       const int trials = static_cast<int>(s.result.windows.size());
-      if (trials >= lead.minTrials && relativeHalfWidth(s.joulesPerCall) <= lead.energyCiTarget) {
+      const double noise = relativeHalfWidth(s.joulesPerCall);
+      if (trials >= lead.minTrials && noise <= lead.energyCiTarget) {
         s.result.stopReason = "ci-target";
         s.energyDone = true;
       } else if (trials >= lead.maxTrials) {
         s.result.stopReason = "max-trials";
         s.energyDone = true;
+      } else if (trials >= lead.minTrials && !reachable(s, noise, subjects, secondsSince(energy0), budgetS, lead)) {
+        // Its interval would need many more windows than the budget can give it: its time goes to those that can
+        // still reach the target, and its interval says how precise it is.
+        s.result.stopReason = "precision-limit";
+        s.energyDone = true;
       }
+      reportEnergy();
     }
     const double elapsed = secondsSince(energy0);
-    double doneShare = 0;
-    for (const auto& s : subjects)
-      doneShare += s.energyDone || !s.active() ? 1.0 : std::min(1.0, static_cast<double>(s.result.windows.size()) / lead.maxTrials);
-    report("energy", 0.4 + 0.6 * std::max(doneShare / n, elapsed / budgetS));
+    reportEnergy();
     if (!any) break;
     bool everyoneHasTwo = true;
     for (const auto& s : subjects)

@@ -45,7 +45,8 @@ struct MeasurePlan {
   double minWindowS = 0.2;
   int minWindowUpdates = 20;
   // Trials (windows) repeat until the 95% CI half-width of J/call is under energyCiTarget (relative),
-  // after minTrials, or until energyBudgetS or maxTrials.
+  // after minTrials, or until energyBudgetS or maxTrials. The budget is the group's (energyBudgetS per member):
+  // a member whose target cannot be reached in what is left stops early and leaves its time to the others.
   int minTrials = 5, maxTrials = 40;
   double energyCiTarget = 0.03, energyBudgetS = 8.0;
   double idleS = 0.5;  // idle baseline before measuring (0 skips it)
@@ -66,6 +67,7 @@ struct Window {
 struct ProgressEvent {
   std::string stage;  // "idle" | "warmup" | "timing" | "energy" | "quality"
   double fraction = 0;  // 0..1 of this measurement's planned work
+  double callS = NAN;   // one call's time of the executor at work, once known (how long a stop may take)
 };
 
 /** Why a configuration ended without a measurement: an executor's or kernel's failure, with a stable code. */
