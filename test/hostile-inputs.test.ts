@@ -568,3 +568,142 @@ describe('hostile device names in reports and tables', () => {
     c.check(r.stdout);
   });
 });
+
+/** What a hostile trial of the CLI found; each case fails on the code before its fix. */
+describe('outputs that must not destroy, inputs that never end, corrupt energies, messages that name the right thing', () => {
+  let d = '';
+  const one = (r: { status: number | null; stderr: string }, exit: number, says: RegExp) => {
+    const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
+    expect(r.status, r.stderr).toBe(exit);
+    expect(lines, r.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(says);
+  };
+  beforeAll(() => {
+    d = tempDir('etok-trial-');
+    const doc = JSON.parse(readFileSync(TPF_FIXTURE, 'utf8')) as {
+      measurements: { energy: Record<string, number> }[];
+    };
+    writeFileSync(join(d, 'good.json'), JSON.stringify(doc));
+    for (const [name, j] of [
+      ['neg.json', -0.01],
+      ['zero.json', 0],
+    ] as const) {
+      const bad = JSON.parse(JSON.stringify(doc)) as typeof doc;
+      bad.measurements[0]!.energy.joulesPerToken = j;
+      writeFileSync(join(d, name), JSON.stringify(bad));
+    }
+    spawnSync('mkfifo', [join(d, 'fifo')]);
+    writeFileSync(join(d, 'target.md'), 'old\n');
+    symlinkSync('target.md', join(d, 'link.md'));
+    writeFileSync(join(d, 'k.py'), 'import etok\netok.register("noop", lambda p: (lambda: None))\n');
+  });
+
+  it('report --out naming its own input is refused, and the input is unchanged', () => {
+    const before = readFileSync(join(d, 'good.json'), 'utf8');
+    one(
+      etok(['report', 'good.json', '--format', 'json', '--out', 'good.json'], { cwd: d }),
+      2,
+      /--out good\.json is also an input of this command/,
+    );
+    expect(readFileSync(join(d, 'good.json'), 'utf8')).toBe(before);
+  });
+
+  it('bench --out naming one of its kernels (a Python file) is refused before anything runs', () => {
+    const before = readFileSync(join(d, 'k.py'), 'utf8');
+    one(
+      etok(['bench', '--python', 'k.py', '--out', 'k.py', ...TINY], { cwd: d }),
+      2,
+      /--out k\.py is also an input/,
+    );
+    expect(readFileSync(join(d, 'k.py'), 'utf8')).toBe(before);
+  });
+
+  it('--out through a symbolic link writes the file it names and keeps the link', () => {
+    const r = etok(['report', 'good.json', '--out', 'link.md'], { cwd: d });
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(join(d, 'target.md'), 'utf8')).toMatch(/^# etok energy disclosure/);
+    expect(spawnSync('test', ['-L', join(d, 'link.md')]).status).toBe(0);
+  });
+
+  it.each([
+    ['a FIFO', 'fifo', /is a FIFO \(named pipe\)/],
+    ['a character device', '/dev/null', /is a character device/],
+  ])('--out that is %s is refused, not replaced', (_what, out, says) => {
+    one(etok(['report', 'good.json', '--out', out], { cwd: d, timeoutMs: 20_000 }), 2, says);
+    expect(existsSync('/dev/null')).toBe(true);
+  });
+
+  it.each([
+    ['phi', ['phi', '/dev/zero'], /cannot read results file \/dev\/zero: it is a character device/],
+    ['phi', ['phi', 'fifo'], /cannot read results file fifo: it is a FIFO/],
+    ['compare', ['compare', 'good.json', '/dev/zero'], /it is a character device/],
+    [
+      'bench --onnx',
+      ['bench', '--onnx', '/dev/zero', '--tokens-per-run', '1'],
+      /--onnx \/dev\/zero: cannot read it .*character device/,
+    ],
+  ])('%s refuses an input that never ends, at once', (_name, args, says) => {
+    const started = Date.now();
+    one(etok(args as string[], { cwd: d, timeoutMs: 20_000 }), 2, says);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it.each([
+    ['a negative', 'neg.json'],
+    ['a zero', 'zero.json'],
+  ])('compare refuses %s J/token in a usable measurement (every reader does)', (_what, file) => {
+    one(
+      etok(['compare', 'good.json', file, '--fail-if-worse', '1'], { cwd: d }),
+      2,
+      /field 'measurements\.0\.energy\.joulesPerToken' must be > 0 in a measurement that is not marked invalid/,
+    );
+  });
+
+  it('report names the flag that is wrong, and reads --facility-power as tpf does', () => {
+    one(
+      etok(['report', 'good.json', '--facility-power', '1M', '--pue', '0.8'], { cwd: d }),
+      2,
+      /--pue '0\.8' is not valid; expected a PUE ≥ 1/,
+    );
+    const ok = etok(['report', 'good.json', '--facility-power', '20M'], { cwd: d });
+    expect(ok.status, ok.stderr).toBe(0);
+    one(
+      etok(['report', 'good.json', '--variant', 'nope'], { cwd: d }),
+      2,
+      /--variant nope is not in the results; variants there: /,
+    );
+  });
+
+  it('an option with no effect is refused, not ignored; a command that cannot run is one line before any output', () => {
+    one(
+      etok(['bench', '--onnx', 'm.onnx', '--tokens-per-run', '1', '--variants', 'dense'], { cwd: d }),
+      2,
+      /--variants sweeps etok's kernels; it has no effect with --onnx/,
+    );
+    const r = etok(['measure', '--', '/nonexistent'], { cwd: d });
+    one(r, 2, /cannot run '\/nonexistent': no such file/);
+    expect(r.stdout).toBe('');
+  });
+
+  it('100 000 tiny regions: a summed-up warning, not one per region, and the run ends', () => {
+    const script = join(d, 'many.py');
+    writeFileSync(
+      script,
+      'import os\nf = os.fdopen(int(os.environ["ETOK_MARKER_FD"]), "w")\nfor i in range(100000):\n    f.write("begin r\\nend r calls=1 tokens=1\\n")\nf.close()\n',
+    );
+    const started = Date.now();
+    const r = etok(
+      ['measure', '--regions', '--meter', 'model', '--out', 'regions.json', '--', 'python3', script],
+      {
+        cwd: d,
+        timeoutMs: 120_000,
+      },
+    );
+    expect(r.status, r.stderr.slice(0, 500)).toBe(0);
+    expect(r.stderr.split('\n').filter((l) => /too short/.test(l)).length).toBeLessThanOrEqual(4);
+    expect(r.stderr).toMatch(/99997 more region window\(s\) were too short/);
+    expect(Date.now() - started).toBeLessThan(100_000);
+    const doc = JSON.parse(readFileSync(join(d, 'regions.json'), 'utf8'));
+    expect(doc.measurements[0].energy.windows).toHaveLength(100000);
+  });
+});

@@ -23,7 +23,17 @@ beforeAll(() => {
   );
   execFileSync('cmake', ['--build', build, '--target', 'etok_example_attention'], { stdio: 'ignore' });
   examplePlugin = join(build, 'libetok_example_attention.so');
-  const kinds = { 'no-descriptor': 1, 'wrong-abi': 2, 'setup-fails': 3, 'run-fails': 4, crashes: 5 } as const;
+  const kinds = {
+    'no-descriptor': 1,
+    'wrong-abi': 2,
+    'setup-fails': 3,
+    'run-fails': 4,
+    crashes: 5,
+    'descriptor-crashes': 6,
+    'constructor-aborts': 7,
+    'cost-nan': 8,
+    hangs: 9,
+  } as const;
   for (const [kind, fault] of Object.entries(kinds)) {
     const out = join(build, `faulty-${kind}.so`);
     execFileSync('cc', [
@@ -59,6 +69,12 @@ describe('etok bench --plugin', () => {
   it.each([
     ['no-descriptor', /does not export etok_plugin_descriptor/],
     ['wrong-abi', /built for etok plugin ABI 99; this etok speaks ABI 1/],
+    ['descriptor-crashes', /crashed while loading \(killed by SIGSEGV\)/],
+    ['constructor-aborts', /crashed while loading \(killed by SIGABRT\)/],
+    [
+      'cost-nan',
+      /cost\(\) gave tokens NaN for .*; a call must cost flops ≥ 0 and bytes ≥ 0 and produce tokens > 0/,
+    ],
   ])('a plugin with %s is refused with one line and exit 2', (kind, message) => {
     const out = join(tempDir(), 'r.json');
     const r = etok(['bench', '--plugin', faulty[kind]!, '--out', out, ...FAST]);
@@ -128,5 +144,33 @@ describe('etok bench --plugin', () => {
     const doc = parseResults(readFileSync(out, 'utf8'), out);
     expect(doc.complete).toBe(false);
     expect(doc.measurements.map((m) => m.variant)).toEqual(['dense']);
+  });
+
+  it('a plugin call that never returns is stopped at --call-timeout; dense is still measured; nothing is left running', () => {
+    const out = join(tempDir(), 'r.json');
+    const started = Date.now();
+    const r = etok(
+      [
+        'bench',
+        '--plugin',
+        faulty.hangs!,
+        '--variants',
+        'faulty,dense',
+        '--call-timeout',
+        '3',
+        '--out',
+        out,
+        ...FAST,
+      ],
+      { timeoutMs: 120_000 },
+    );
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stdout + r.stderr).toMatch(/did not return within 3 s.*--call-timeout/);
+    const doc = parseResults(readFileSync(out, 'utf8'), out) as ReturnType<typeof parseResults> & {
+      failures: { id: string; code: string }[];
+    };
+    expect(doc.measurements.map((m) => m.variant)).toEqual(['dense']);
+    expect(doc.failures).toEqual([expect.objectContaining({ code: 'KERNEL_HUNG' })]);
+    expect(Date.now() - started).toBeLessThan(60_000);
   });
 });

@@ -1,5 +1,5 @@
 // Entry point: pick the command, load it lazily, run it, map any error to one line and an exit status.
-import { EtokError } from '@etok/core';
+import { EtokError, maxOf } from '@etok/core';
 import { COMMANDS } from './commands/index.js';
 import { describeError, EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { type CommandIo, processIo } from './io.js';
@@ -7,7 +7,7 @@ import { parseCommandArgs, renderHelp } from './options.js';
 import { toolVersion } from './provenance.js';
 
 function topLevelHelp(): string {
-  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length)) + 2;
+  const width = maxOf(Object.keys(COMMANDS).map((k) => k.length)) + 2;
   const lines = [
     'etok — energy-to-token profiler for LLM attention kernels',
     '',

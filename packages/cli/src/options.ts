@@ -1,6 +1,6 @@
 // Options as data (STYLE 17): every flag is declared once; parsing and --help are generated from the table.
 import { parseArgs } from 'node:util';
-import { EtokError } from '@etok/core';
+import { EtokError, maxOf } from '@etok/core';
 
 export interface OptionSpec {
   name: string;
@@ -72,7 +72,7 @@ export function renderHelp(spec: CommandSpec): string {
     const def = o.default !== undefined ? ` (default: ${o.default})` : '';
     return [flag, `${o.description}${def}`] as const;
   });
-  const width = Math.max(...rows.map(([f]) => f.length)) + 2;
+  const width = maxOf(rows.map(([f]) => f.length)) + 2;
   const lines = [`etok ${spec.name} — ${spec.summary}`, '', `usage: ${spec.usage}`, '', 'options:'];
   for (const [flag, text] of rows) lines.push(`  ${flag.padEnd(width)}${text}`);
   if (spec.details) lines.push('', spec.details);

@@ -1,26 +1,9 @@
-// Reading a results file named on the command line: a missing or unreadable file is bad usage (exit 2), a file
-// that fails the schema names the field (parseResults), both in one line.
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { EtokError, parseResults, type Results } from '@etok/core';
+// Reading a results file named on the command line: a missing, unreadable or irregular file (a device, a FIFO) or
+// one too large is bad usage (exit 2, files/input-file.ts), a file that fails the schema names the field
+// (parseResults), both in one line.
+import { parseResults, type Results } from '@etok/core';
+import { readRegularFile } from './files/input-file.js';
 
 export function readResultsFile(path: string, cwd: string): Results {
-  let text: string;
-  try {
-    text = readFileSync(resolve(cwd, path), 'utf8');
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    const why =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EISDIR'
-          ? 'it is a directory, not a file'
-          : code === 'ELOOP'
-            ? 'a loop of symbolic links'
-            : code === 'EACCES' || code === 'EPERM'
-              ? 'permission denied'
-              : (error as Error).message;
-    throw new EtokError('BAD_USAGE', `cannot read results file ${path}: ${why}`);
-  }
-  return parseResults(text, path);
+  return parseResults(readRegularFile(path, cwd, 'results file').toString('utf8'), path);
 }

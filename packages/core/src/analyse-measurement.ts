@@ -116,6 +116,23 @@ export interface AnalysisContext {
   group?: string;
 }
 
+const MAX_BOOTSTRAP_UNITS = 2000;
+
+/** Consecutive windows summed into at most `max` blocks of (joules, calls). */
+function poolWindows(
+  windows: readonly { joules: number; calls: number }[],
+  max: number,
+): { joules: number; calls: number }[] {
+  if (windows.length <= max) return windows.map((w) => ({ joules: w.joules, calls: w.calls }));
+  const out = Array.from({ length: max }, () => ({ joules: 0, calls: 0 }));
+  windows.forEach((w, i) => {
+    const block = out[Math.floor((i * max) / windows.length)]!;
+    block.joules += w.joules;
+    block.calls += w.calls;
+  });
+  return out;
+}
+
 /** Thin a long sample evenly so bootstrap stays cheap; the order of calls carries no meaning here. */
 function thin(xs: number[], max: number): number[] {
   if (xs.length <= max) return xs;
@@ -142,14 +159,17 @@ export function analyseMeasurement(
   const totalCalls = windows.reduce((s, w) => s + w.calls, 0);
   const totalS = windows.reduce((s, w) => s + (w.t1Ns - w.t0Ns) * 1e-9, 0);
   const joulesPerCall = totalCalls > 0 ? totalJ / totalCalls : Number.NaN;
-  // Bootstrap over windows of the ratio Σj/Σcalls (windows may differ in calls when a run is cut short).
-  const indices = windows.map((_, i) => i);
+  // Bootstrap over windows of the ratio Σj/Σcalls (windows may differ in calls when a run is cut short). Beyond
+  // MAX_BOOTSTRAP_UNITS windows (a program marking 100 000 regions), consecutive windows are pooled into that many
+  // blocks first, so the work stays linear in the windows and the interval is a block bootstrap of the same ratio.
+  const units = poolWindows(windows, MAX_BOOTSTRAP_UNITS);
+  const indices = units.map((_, i) => i);
   const ratio = (idx: readonly number[]) => {
     let j = 0;
     let c = 0;
     for (const i of idx) {
-      j += windows[i]!.joules;
-      c += windows[i]!.calls;
+      j += units[i]!.joules;
+      c += units[i]!.calls;
     }
     return c > 0 ? j / c : Number.NaN;
   };

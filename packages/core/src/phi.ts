@@ -138,9 +138,17 @@ function sameRecord(a: Record<string, unknown>, b: Record<string, unknown>, skip
 }
 
 /** Same phase, dtype, problem size and params; layout fields are compared only between like layouts. */
+const NO_SKIP = new Set<string>();
+const mlaCache = new Map<string, boolean>();
+const isMla = (variant: string) => {
+  let v = mlaCache.get(variant);
+  if (v === undefined) mlaCache.set(variant, (v = parseVariant(variant).mla));
+  return v;
+};
+
 export function samePoint(b: Measurement, s: Measurement): boolean {
   if (b.phase !== s.phase || b.dtype !== s.dtype) return false;
-  const skip = parseVariant(b.variant).mla === parseVariant(s.variant).mla ? new Set<string>() : LAYOUT_SHAPE;
+  const skip = isMla(b.variant) === isMla(s.variant) ? NO_SKIP : LAYOUT_SHAPE;
   return sameRecord(b.shape, s.shape, skip) && sameRecord(b.params, s.params, new Set());
 }
 
@@ -208,8 +216,23 @@ function groupPoints(
       `baseline '${baseline}'${phase ? ` (${phase})` : ''} is not in the results; variants there: ${there.length ? there.join(', ') : 'none'}`,
     );
   }
+  // Candidates by a coarse key first (the fields every layout shares), so a file of many points is grouped in linear
+  // time; samePoint decides within a bucket. Rows lacking a key field are compared with every baseline.
+  const coarse = (m: Measurement): string | null => {
+    const f = ['batch', 'kvLen', 'qLen', 'heads'].map((k) => m.shape[k]);
+    return f.some((x) => x === undefined) ? null : `${m.phase}|${m.dtype}|${f.join('|')}`;
+  };
+  const buckets = new Map<string, Measurement[]>();
+  const loose: Measurement[] = [];
+  for (const m of ms) {
+    const key = coarse(m);
+    if (key === null) loose.push(m);
+    else buckets.set(key, [...(buckets.get(key) ?? []), m]);
+  }
   return baselines.map((b) => {
-    const members = ms.filter((m) => samePoint(b, m));
+    const key = coarse(b);
+    const candidates = key === null ? ms : [...(buckets.get(key) ?? []), ...loose];
+    const members = candidates.filter((m) => samePoint(b, m));
     const seen = new Map<string, string>();
     for (const m of members) {
       const prev = seen.get(m.variant);

@@ -86,30 +86,48 @@ export const PeerSchema = z.looseObject({
   leverSet: z.string(),
 });
 
-export const MeasurementSchema = z.looseObject({
-  id: z.string(),
-  variant: z.string(),
-  phase: z.enum(['decode', 'prefill']),
-  dtype: z.string(),
-  shape: z.record(z.string(), finite),
-  params: z.record(z.string(), z.union([finite, z.null()])),
-  tokens: nonNegative,
-  flops: nonNegative,
-  bytes: nonNegative,
-  time: TimeStatsSchema,
-  energy: EnergyStatsSchema,
-  quality: QualitySchema,
-  throttled: z.boolean(),
-  /** What ran the calls (SPEC §7); absent in older files, meaning etok's own kernels. */
-  executor: ExecutorKindSchema.optional(),
-  /** Set on rows of peer implementations (a PyTorch or ONNX Runtime form of a lever set). */
-  peer: PeerSchema.optional(),
-  /** False when the measurement is wrong (`validity` says why); never used then. */
-  valid: z.boolean().optional(),
-  validity: z.array(z.string()).optional(),
-  /** Precision warnings (`ci-not-reached`): the row is used, with its wider interval. */
-  warnings: z.array(z.string()).optional(),
-});
+export const MeasurementSchema = z
+  .looseObject({
+    id: z.string(),
+    variant: z.string(),
+    phase: z.enum(['decode', 'prefill']),
+    dtype: z.string(),
+    shape: z.record(z.string(), finite),
+    params: z.record(z.string(), z.union([finite, z.null()])),
+    tokens: nonNegative,
+    flops: nonNegative,
+    bytes: nonNegative,
+    time: TimeStatsSchema,
+    energy: EnergyStatsSchema,
+    quality: QualitySchema,
+    throttled: z.boolean(),
+    /** What ran the calls (SPEC §7); absent in older files, meaning etok's own kernels. */
+    executor: ExecutorKindSchema.optional(),
+    /** Set on rows of peer implementations (a PyTorch or ONNX Runtime form of a lever set). */
+    peer: PeerSchema.optional(),
+    /** False when the measurement is wrong (`validity` says why); never used then. */
+    valid: z.boolean().optional(),
+    validity: z.array(z.string()).optional(),
+    /** Precision warnings (`ci-not-reached`): the row is used, with its wider interval. */
+    warnings: z.array(z.string()).optional(),
+  })
+  .superRefine((m, ctx) => {
+    // Energy and time that no real measurement can have: a usable row must cost something and take time. An invalid
+    // row (a stuck counter's 0 J) keeps its figures, and its `validity` says why no reader uses them.
+    if (m.valid === false) return;
+    const positive: [string[], number][] = [
+      [['energy', 'joulesPerCall'], m.energy.joulesPerCall],
+      [['energy', 'joulesPerToken'], m.energy.joulesPerToken],
+      [['time', 'medianS'], m.time.medianS],
+    ];
+    for (const [path, x] of positive)
+      if (!(x > 0))
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `must be > 0 in a measurement that is not marked invalid (got ${x})`,
+        });
+  });
 
 export const ResultsSchema = z.looseObject({
   schema: z.literal(RESULTS_SCHEMA_ID),

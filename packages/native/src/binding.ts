@@ -94,6 +94,8 @@ export interface NativeMeasurePlan extends NativeKernelRequest {
   plugin?: string;
   /** Run by a child executor instead of in the measuring process. */
   executor?: NativeChildExecutor;
+  /** Seconds a call may take before the measuring process is stopped (measureGroupIsolated; default 60). */
+  callTimeoutS?: number;
   profile?: 'uniform' | 'peaked';
   seed?: number;
   quality?: boolean;

@@ -22,6 +22,7 @@ export {
 export { AddonLoadError, loadBinding } from './load.js';
 export { type MeasureHandle, measure, measureGroup } from './measure.js';
 export { engineTimingDefaults, openMeter, windowTargetS } from './meters.js';
+export { type PluginProbe, PluginProbeError, probePlugin } from './plugin-probe.js';
 export { inspectPlugin, pluginCost } from './plugins.js';
 export {
   type ExecutorTimeouts,

@@ -15,6 +15,9 @@ function workerPath(): string {
   return existsSync(beside) ? beside : join(here, '..', 'dist', 'measure-worker.js');
 }
 
+/** Seconds a kernel call may take when the plan says nothing (`--call-timeout`). */
+export const DEFAULT_CALL_TIMEOUT_S = 60;
+
 export class IsolatedMeasureError extends Error {
   constructor(
     message: string,
@@ -40,8 +43,25 @@ export function measureGroupIsolated(
     env: process.env,
   });
   let settled = false;
+  // A kernel call that never returns would hold the group forever: once calls run (the timing and energy stages),
+  // the worker must say something within the plans' call limit, else it is stopped and the group fails KERNEL_HUNG.
+  const limitS = Math.max(...plans.map((p) => p.callTimeoutS ?? DEFAULT_CALL_TIMEOUT_S));
+  let watchdog: NodeJS.Timeout | undefined;
+  let hung = false;
+  const arm = (on: boolean) => {
+    if (watchdog) clearTimeout(watchdog);
+    watchdog = on
+      ? setTimeout(() => {
+          hung = true;
+          child.kill('SIGKILL');
+        }, limitS * 1000)
+      : undefined;
+    watchdog?.unref();
+  };
   const result = new Promise<NativeMeasureResult[]>((resolve, reject) => {
     child.on('message', (message: WorkerMessage) => {
+      if (message.type === 'progress') arm(message.stage === 'timing' || message.stage === 'energy');
+      else arm(false);
       if (message.type === 'progress') onProgress?.(message.stage, message.fraction, message.callS);
       else if (message.type === 'result') {
         settled = true;
@@ -58,8 +78,18 @@ export function measureGroupIsolated(
         );
     });
     child.on('exit', (code, signal) => {
+      arm(false);
       if (settled) return;
       settled = true;
+      if (hung) {
+        reject(
+          new IsolatedMeasureError(
+            `a kernel call did not return within ${limitS} s; its measuring process was stopped (raise the limit with --call-timeout)`,
+            'KERNEL_HUNG',
+          ),
+        );
+        return;
+      }
       const how = signal ? `was killed by ${signal}` : `exited with status ${code}`;
       const hint =
         signal === 'SIGKILL'

@@ -4,11 +4,12 @@
 import { resolve } from 'node:path';
 import { type BenchConfig, EtokError, type ExternalVariant, type NoPeer } from '@etok/core';
 import {
-  inspectPlugin,
   listPythonCallables,
+  type PluginProbe,
   PythonFileError,
   type PythonListing,
   peerFile,
+  probePlugin,
 } from '@etok/native';
 import type { PeerFamily } from '../onnx/options.js';
 import type { ParsedArgs } from '../options.js';
@@ -34,9 +35,9 @@ export function loadPlugins(
   const out: ExternalVariant[] = [];
   for (const given of paths(args, 'plugin')) {
     const path = resolve(cwd, given);
-    let info: ReturnType<typeof inspectPlugin>;
+    let info: PluginProbe['info'];
     try {
-      info = inspectPlugin(path);
+      info = probePlugin(path, []).info; // in a child process: a plugin that crashes while loading ends only it
     } catch (error) {
       throw new EtokError('BAD_USAGE', (error as Error).message);
     }
@@ -145,4 +146,52 @@ export async function peerDecision(families: readonly PeerFamily[]): Promise<Pee
     }
     return { peers, none };
   };
+}
+
+/**
+ * The analytic cost of every planned call of each plugin, asked of the plugin in one child process per plugin, and
+ * checked: a call must cost finite flops ≥ 0 and bytes ≥ 0 and produce tokens > 0 (a NaN or a negative count would
+ * only surface later as a results file no command accepts).
+ */
+export function pluginCosts(
+  requests: {
+    external: ExternalVariant;
+    request: Parameters<typeof probePlugin>[1][number];
+    /** The key the caller looks the cost up by. */
+    id: string;
+    /** The call in words, for messages. */
+    label: string;
+  }[],
+): Map<string, { flops: number; bytes: number; tokens: number }> {
+  const out = new Map<string, { flops: number; bytes: number; tokens: number }>();
+  const byPath = new Map<string, typeof requests>();
+  for (const r of requests) byPath.set(r.external.path, [...(byPath.get(r.external.path) ?? []), r]);
+  for (const [path, list] of byPath) {
+    let costs: PluginProbe['costs'];
+    try {
+      costs = probePlugin(
+        path,
+        list.map((r) => r.request),
+      ).costs;
+    } catch (error) {
+      throw new EtokError('BAD_USAGE', (error as Error).message);
+    }
+    list.forEach((r, i) => {
+      const c = costs[i]!;
+      const bad = !(Number.isFinite(c.flops) && c.flops >= 0)
+        ? `flops ${c.flops}`
+        : !(Number.isFinite(c.bytes) && c.bytes >= 0)
+          ? `bytes ${c.bytes}`
+          : !(Number.isFinite(c.tokens) && c.tokens > 0)
+            ? `tokens ${c.tokens}`
+            : null;
+      if (bad)
+        throw new EtokError(
+          'BAD_USAGE',
+          `plugin '${r.external.name}' (${path}): cost() gave ${bad} for ${r.label}; a call must cost flops ≥ 0 and bytes ≥ 0 and produce tokens > 0`,
+        );
+      out.set(r.id, c);
+    });
+  }
+  return out;
 }

@@ -23,6 +23,7 @@ import { type BenchDocument, meterHeader } from './document.js';
 /** Errors of a whole group that fail its configurations, not the run: the group is measured again one by one. */
 const PER_CONFIG_FAILURES = new Set([
   'KERNEL_CRASHED',
+  'KERNEL_HUNG',
   'CALL_TOO_SLOW',
   'BAD_SHAPE',
   'CUDA_NOT_COMPILED',
@@ -85,6 +86,7 @@ export function nativePlan(
     seed: plan.seed,
     quality: plan.quality,
     timing: plan.timing,
+    ...(o.callTimeoutS !== undefined ? { callTimeoutS: o.callTimeoutS } : {}),
     ...(o.powerModel ? { powerModel: o.powerModel } : {}),
   };
 }

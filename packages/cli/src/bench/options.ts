@@ -2,6 +2,7 @@
 // every task) all read this list.
 import { DTYPES, SUITES } from '@etok/core';
 import { ONNX_BENCH_OPTIONS } from '../onnx/options.js';
+import { BOUNDARY_OPTION, PUE_OPTION, QUALITY_OPTION, SLO_OPTION, withText } from '../option-fragments.js';
 import type { CommandSpec } from '../options.js';
 
 export const spec: CommandSpec = {
@@ -121,18 +122,10 @@ export const spec: CommandSpec = {
       type: 'boolean',
       description: 'measure inside the etok process (no crash isolation; for debugging)',
     },
-    {
-      name: 'quality',
-      type: 'string',
-      value: 'GATE',
+    withText(QUALITY_OPTION, {
       description: 'quality target recorded with the results, e.g. rel-error<=0.02',
-    },
-    {
-      name: 'slo-ms',
-      type: 'string',
-      value: 'MS',
-      description: 'service target per call recorded with the results',
-    },
+    }),
+    withText(SLO_OPTION, { description: 'service target per call recorded with the results' }),
     {
       name: 'ci-target',
       type: 'string',
@@ -159,20 +152,8 @@ export const spec: CommandSpec = {
       value: 'W',
       description: 'model meter: power added at full utilization',
     },
-    {
-      name: 'pue',
-      type: 'string',
-      value: 'X',
-      default: '1',
-      description: 'facility PUE (≥ 1) recorded for accounting',
-    },
-    {
-      name: 'boundary',
-      type: 'string',
-      value: 'NAME',
-      default: 'chip',
-      description: 'accounting boundary: chip, server, rack or facility',
-    },
+    withText(PUE_OPTION, { default: '1', description: 'facility PUE (≥ 1) recorded for accounting' }),
+    withText(BOUNDARY_OPTION, { default: 'chip' }),
     {
       name: 'out',
       type: 'string',

@@ -1,6 +1,7 @@
 // What the user asked `etok bench` for, as core's BenchRequest: parsed and checked before anything runs, so bad
 // input never half-writes a results file. `etok fleet` builds its tasks' requests with the same function.
 import { type BenchRequest, DEFAULT_PARAMS, DTYPES, EtokError, PHASES, PROFILES, SUITES } from '@etok/core';
+import { boundaryOf, pueOf } from '../option-fragments.js';
 import {
   choiceOption,
   flag,
@@ -92,7 +93,7 @@ export function requestFromArgs(
           },
         }
       : {}),
-    pue: parseNumber('pue', stringOption(args, 'pue') ?? '1', (x) => x >= 1, 'a PUE ≥ 1'),
-    boundary: choiceOption(args, 'boundary', BOUNDARIES) ?? 'chip',
+    pue: pueOf(args) ?? 1,
+    boundary: boundaryOf(args) ?? 'chip',
   };
 }

@@ -1,24 +1,27 @@
 // `etok bench`: plan (core) → measure (the engine, one interleaved group per shape) → analyse (core) → table and
 // file. The results file is rewritten after every group, so Ctrl-C or a crash keeps what was measured.
 import { freemem } from 'node:os';
-import { relative, resolve } from 'node:path';
+import { relative } from 'node:path';
 import {
   comparisonGroups,
   defaultEnergyCiTarget,
   EtokError,
+  type ExternalCostFn,
+  type ExternalVariant,
   layoutVariant,
   planBench,
   withPeers,
 } from '@etok/core';
-import { cpuKernelIsa, pluginCost } from '@etok/native';
+import { cpuKernelIsa } from '@etok/native';
 import { createBenchDocument, defaultOutPath } from '../bench/document.js';
-import { loadPlugins, loadPython, peerDecision } from '../bench/externals.js';
+import { loadPlugins, loadPython, peerDecision, pluginCosts } from '../bench/externals.js';
 import { headline } from '../bench/headline.js';
 import { measureGroups } from '../bench/measure-groups.js';
 import { requestFromArgs } from '../bench/request.js';
 import { energySourceLine, measurementRows, peerTable, timeEnergyNotes } from '../bench/table.js';
 import { checkDevice, resolveMeter } from '../bench/target.js';
 import { EXIT_INTERRUPTED, EXIT_MEASUREMENT_FAILED, EXIT_OK, exitCodeFor } from '../exit-codes.js';
+import { checkOutputPath } from '../files/output-file.js';
 import type { CommandIo } from '../io.js';
 import { requestedPeers } from '../onnx/options.js';
 import { flag, type ParsedArgs, parseNumber, stringOption } from '../options.js';
@@ -42,14 +45,29 @@ export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
   const device = checkDevice(request.device);
   const taken = new Set<string>();
   const externals = [...loadPlugins(args, io.cwd, request.device, taken), ...loadPython(args, io.cwd, taken)];
-  const planned = planBench({ ...request, externals }, freemem(), (external, config) =>
-    pluginCost(external.path, {
-      variant: layoutVariant(config.variant, [external]),
-      phase: config.phase,
-      dtype: config.dtype,
-      shape: config.shape,
-      params: { ...config.params, scale: config.params.scale ?? undefined },
-    }),
+  // Plugins' costs are asked of the plugins in a child process: a first planning pass collects the calls, one child
+  // per plugin answers them all, the second pass uses the answers.
+  const asked: Parameters<typeof pluginCosts>[0] = [];
+  const requestOf = (external: ExternalVariant, config: Parameters<ExternalCostFn>[1]) => ({
+    variant: layoutVariant(config.variant, [external]),
+    phase: config.phase,
+    dtype: config.dtype,
+    shape: config.shape,
+    params: { ...config.params, scale: config.params.scale ?? undefined },
+  });
+  const keyOf = (external: ExternalVariant, config: Parameters<ExternalCostFn>[1]) =>
+    `${external.path}|${JSON.stringify(requestOf(external, config))}`;
+  planBench({ ...request, externals }, freemem(), (external, config) => {
+    const s = config.shape;
+    const label = `${config.phase} ${config.dtype} b${s.batch} ctx${s.kvLen} h${s.heads}/${s.kvHeads} d${s.headDim}`;
+    asked.push({ external, request: requestOf(external, config), id: keyOf(external, config), label });
+    return { flops: 0, bytes: 0, tokens: 1 };
+  });
+  const costs = pluginCosts(asked);
+  const planned = planBench(
+    { ...request, externals },
+    freemem(),
+    (external, config) => costs.get(keyOf(external, config))!,
   );
   const families = requestedPeers(args);
   const { plan, noPeers } =
@@ -67,7 +85,13 @@ export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
       : parseNumber('call-timeout', callTimeout, (x) => x > 0, 'seconds > 0');
   // The CPU kernels' vector path, asked before anything is printed or written: a bad ETOK_CPU_ISA is bad usage.
   const cpuIsa = plan.device === 'cpu' ? cpuKernelIsa() : null;
-  const outPath = resolve(io.cwd, stringOption(args, 'out') ?? defaultOutPath(io.cwd));
+  // Never over the command's own inputs (a plugin, a Python file), never over a device or a FIFO.
+  const outPath = checkOutputPath(
+    stringOption(args, 'out') ?? defaultOutPath(io.cwd),
+    io.cwd,
+    '--out',
+    externals.map((e) => e.path).filter((p) => p !== ''),
+  );
   const say = (line: string) => {
     if (!json) io.stderr.write(`${line}\n`);
   };

@@ -4,7 +4,8 @@
 // it; the command's own wall time is reported beside it. NVML runs are cross-checked against integrated instant
 // power over the same window.
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, join, resolve } from 'node:path';
 import { chooseMeter, EtokError } from '@etok/core';
 import {
   listMeters,
@@ -16,6 +17,7 @@ import {
 } from '@etok/native';
 import { usableText } from '../bench/table.js';
 import { EXIT_INTERRUPTED, EXIT_MEASUREMENT_FAILED, EXIT_OK } from '../exit-codes.js';
+import { checkOutputPath } from '../files/output-file.js';
 import type { CommandIo } from '../io.js';
 import {
   type CommandSpec,
@@ -102,6 +104,32 @@ export interface MeasureCommandResult {
   timeline?: { periodMs: number; source: string; tNs: number[]; watts: number[] };
 }
 
+/** Why `program` cannot be started (not found, not executable), or null when it can (as execvp would find it). */
+function unrunnable(program: string): string | null {
+  const candidates = program.includes('/')
+    ? [program]
+    : (process.env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, program));
+  let found = false;
+  for (const c of candidates) {
+    try {
+      if (!statSync(c).isFile()) continue;
+      found = true;
+      accessSync(c, constants.X_OK);
+      return null;
+    } catch {
+      // not here, or not executable
+    }
+  }
+  return found
+    ? 'permission denied (not executable)'
+    : program.includes('/')
+      ? 'no such file'
+      : 'not found on PATH';
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
@@ -122,6 +150,9 @@ export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
       ? undefined
       : parseNumber('timeline-ms', timelineText, (x) => x >= 1, 'a period ≥ 1 ms');
   const json = flag(args, 'json');
+  // A command that cannot be run is bad usage, said before any meter is opened or anything printed.
+  const problem = unrunnable(command[0]!);
+  if (problem) throw new EtokError('BAD_USAGE', `cannot run '${command[0]}': ${problem}`);
 
   let meterId = stringOption(args, 'meter') ?? 'auto';
   let meterChoice = `--meter ${meterId}`;
@@ -298,7 +329,12 @@ async function measureRegions(
     idleW = (b.joules - a.joules) / ((b.tNs - a.tNs) * 1e-9);
   }
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
-  const outPath = resolve(io.cwd, options.out ?? `etok-regions-${stamp}.json`);
+  const outPath = checkOutputPath(
+    options.out ?? `etok-regions-${stamp}.json`,
+    io.cwd,
+    '--out',
+    command.slice(0, 1),
+  );
   const run = await runWithRegions(
     command,
     meter,

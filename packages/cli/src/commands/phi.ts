@@ -17,6 +17,7 @@ import {
   resolveGates,
 } from '@etok/core';
 import type { CommandIo } from '../io.js';
+import { QUALITY_OPTION, SLO_OPTION, withText } from '../option-fragments.js';
 import {
   type CommandSpec,
   choiceOption,
@@ -41,19 +42,11 @@ export const spec: CommandSpec = {
       default: 'dense',
       description: 'the lever set Φ is measured against',
     },
-    {
-      name: 'quality',
-      type: 'string',
-      value: 'GATE',
+    withText(QUALITY_OPTION, {
       description:
         'quality target q*: rel-error<=X (vs fp64 dense), default (per KV format) or none; falls back to what bench recorded',
-    },
-    {
-      name: 'slo-ms',
-      type: 'string',
-      value: 'MS',
-      description: 'service target s*: median ms per call, for both phases or decode=MS,prefill=MS',
-    },
+    }),
+    SLO_OPTION,
     {
       name: 'declare',
       type: 'string',

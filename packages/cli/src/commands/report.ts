@@ -1,22 +1,26 @@
 // `etok report RESULTS…`: the energy disclosure (the paper's six dimensions) as markdown, LaTeX, JSON or a
 // self-contained HTML page with charts. The report is built and rendered by @etok/core (disclosure/); this file
 // parses flags, reads files and writes the output.
-import {
-  AccountingBoundarySchema,
-  buildDisclosure,
-  EtokError,
-  REPORT_FORMATS,
-  renderReport,
-} from '@etok/core';
+import { buildDisclosure, EtokError, REPORT_FORMATS, renderReport } from '@etok/core';
+import { canonicalVariant } from '@etok/kernels';
+import { checkOutputPath } from '../files/output-file.js';
 import type { CommandIo } from '../io.js';
 import {
-  type CommandSpec,
-  choiceOption,
-  flag,
-  type ParsedArgs,
-  parseNumber,
-  stringOption,
-} from '../options.js';
+  BOUNDARY_OPTION,
+  boundaryOf,
+  FACILITY_POWER_OPTION,
+  facilityPowerOf,
+  PUE_OPTION,
+  pueOf,
+  QUALITY_OPTION,
+  SLO_OPTION,
+  THETA_OPTION,
+  thetaOf,
+  UTIL_OPTION,
+  utilOf,
+  withText,
+} from '../option-fragments.js';
+import { type CommandSpec, choiceOption, flag, type ParsedArgs, stringOption } from '../options.js';
 import { writeTextAtomic } from '../output/text-writer.js';
 import { readResultsFile } from '../results-input.js';
 
@@ -33,35 +37,16 @@ export const spec: CommandSpec = {
       description: `output format: ${REPORT_FORMATS.join(', ')}`,
     },
     { name: 'out', type: 'string', value: 'FILE', description: 'write the report to FILE instead of stdout' },
-    {
-      name: 'facility-power',
-      type: 'string',
-      value: 'W',
+    withText(FACILITY_POWER_OPTION, {
       description:
-        'declared facility power in W (wall-plug, before PUE); enables ρ*, the binding constraint and Q̇',
-    },
-    {
-      name: 'pue',
-      type: 'string',
-      value: 'X',
-      description: 'declared PUE ≥ 1 (default: the results file’s)',
-    },
-    {
-      name: 'boundary',
-      type: 'string',
-      value: 'B',
-      description:
-        'declared accounting boundary: chip, server, rack or facility (default: the results file’s)',
-    },
-    { name: 'util', type: 'string', value: 'U', description: 'declared utilization U in (0, 1]' },
-    {
-      name: 'theta',
-      type: 'string',
-      value: 'θ',
-      description: 'conversion constant between the boundaries of e_tok and P_facility (default 1)',
-    },
-    { name: 'quality', type: 'string', value: 'GATE', description: 'q*: rel-error<=X, default or none' },
-    { name: 'slo-ms', type: 'string', value: 'MS', description: 's*: ms per call, or decode=MS,prefill=MS' },
+        'declared facility power (wall-plug, before PUE; suffixes k M G); enables ρ*, the binding constraint and Q̇',
+    }),
+    withText(PUE_OPTION, { description: 'declared PUE ≥ 1 (default: the results file’s)' }),
+    withText(BOUNDARY_OPTION, { description: 'declared accounting boundary (default: the results file’s)' }),
+    withText(UTIL_OPTION, { description: 'declared utilization U in (0, 1]' }),
+    THETA_OPTION,
+    QUALITY_OPTION,
+    SLO_OPTION,
     {
       name: 'variant',
       type: 'string',
@@ -90,32 +75,40 @@ export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
       throw new EtokError('BAD_USAGE', `--json conflicts with --format ${format}`);
     format = 'json';
   }
-  const num = (name: string, check: (x: number) => boolean, allowed: string) => {
-    const text = stringOption(args, name);
-    return text === undefined ? undefined : parseNumber(name, text, check, allowed);
-  };
-  const boundaryText = stringOption(args, 'boundary');
-  const boundary = boundaryText === undefined ? undefined : AccountingBoundarySchema.safeParse(boundaryText);
-  if (boundary && !boundary.success)
-    throw new EtokError(
-      'BAD_USAGE',
-      `--boundary '${boundaryText}' is not one of chip, server, rack, facility`,
-    );
+  // The output is checked before anything is read: never one of the inputs, never a device or a FIFO.
+  const out = stringOption(args, 'out');
+  if (out !== undefined) checkOutputPath(out, io.cwd, '--out', args.positionals);
   const options = {
-    facilityPowerW: num('facility-power', (x) => x > 0, 'watts > 0'),
-    pue: num('pue', (x) => x >= 1, 'a PUE ≥ 1'),
-    boundary: boundary?.data,
-    utilization: num('util', (x) => x > 0 && x <= 1, 'a utilization in (0, 1]'),
-    theta: num('theta', (x) => x > 0, 'θ > 0'),
+    facilityPowerW: facilityPowerOf(args),
+    pue: pueOf(args),
+    boundary: boundaryOf(args),
+    utilization: utilOf(args),
+    theta: thetaOf(args),
     quality: stringOption(args, 'quality'),
     sloMs: stringOption(args, 'slo-ms'),
     variant: stringOption(args, 'variant'),
     baseline: stringOption(args, 'baseline'),
   };
   const sources = args.positionals.map((p) => ({ results: readResultsFile(p, io.cwd), source: p }));
+  if (options.variant !== undefined) {
+    // A lever set the results do not hold is a mistake to name, not a "missing" headline.
+    const wanted = options.variant;
+    const there = [...new Set(sources.flatMap((x) => x.results.measurements.map((m) => m.variant)))];
+    const canon = (v: string) => {
+      try {
+        return canonicalVariant(v);
+      } catch {
+        return v;
+      }
+    };
+    if (!there.some((v) => canon(v) === canon(wanted)))
+      throw new EtokError(
+        'BAD_USAGE',
+        `--variant ${wanted} is not in the results; variants there: ${there.join(', ') || 'none'}`,
+      );
+  }
   const report = buildDisclosure(sources, options);
   const text = renderReport(report, format);
-  const out = stringOption(args, 'out');
   if (out === undefined) {
     io.stdout.write(text);
     return 0;

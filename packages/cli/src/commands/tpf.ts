@@ -39,6 +39,19 @@ import {
 import { canonicalVariant } from '@etok/kernels';
 import type { CommandIo } from '../io.js';
 import {
+  FACILITY_POWER_OPTION,
+  facilityPowerOf,
+  PUE_OPTION,
+  pueOf,
+  QUALITY_OPTION,
+  SLO_OPTION,
+  THETA_OPTION,
+  thetaOf,
+  UTIL_OPTION,
+  utilOf,
+  withText,
+} from '../option-fragments.js';
+import {
   type CommandSpec,
   choiceOption,
   flag,
@@ -79,19 +92,11 @@ export const spec: CommandSpec = {
       value: 'PHASE',
       description: 'which measurement of the file (by phase)',
     },
-    {
-      name: 'quality',
-      type: 'string',
-      value: 'GATE',
+    withText(QUALITY_OPTION, {
       description:
         'with several lever sets in --results: q* for choosing the best (default: what bench recorded)',
-    },
-    {
-      name: 'slo-ms',
-      type: 'string',
-      value: 'MS',
-      description: 'with several lever sets in --results: s* for choosing the best',
-    },
+    }),
+    withText(SLO_OPTION, { description: 'with several lever sets in --results: s* for choosing the best' }),
     {
       name: 'model',
       type: 'string',
@@ -126,21 +131,10 @@ export const spec: CommandSpec = {
     },
     { name: 'ctok', type: 'string', value: 'FLOP', description: 'c_tok, FLOPs per token' },
     { name: 'etok', type: 'string', value: 'J', description: 'e_tok, joules per token' },
-    {
-      name: 'facility-power',
-      type: 'string',
-      value: 'W',
-      description: 'facility power before PUE (e.g. 20M)',
-    },
-    { name: 'pue', type: 'string', value: 'X', description: 'PUE ≥ 1 (default: the results file’s, else 1)' },
-    {
-      name: 'theta',
-      type: 'string',
-      value: 'X',
-      default: '1',
-      description: 'θ, accounting conversion constant (> 0)',
-    },
-    { name: 'util', type: 'string', value: 'X', default: '1', description: 'utilization U in (0, 1]' },
+    FACILITY_POWER_OPTION,
+    withText(PUE_OPTION, { description: 'PUE ≥ 1 (default: the results file’s, else 1)' }),
+    withText(THETA_OPTION, { default: '1' }),
+    withText(UTIL_OPTION, { default: '1' }),
     {
       name: 'phi',
       type: 'string',
@@ -289,13 +283,13 @@ function buildInputs(
   const kEff = pick<FlopsPerSecond>('keff', measured.kEff, 'kEff');
   const cTok = pick<FlopsPerToken>('ctok', measured.cTok, 'cTok');
   const eTok = pick<JoulesPerToken>('etok', measured.eTok, 'eTok');
-  const facility = amount(args, 'facility-power');
+  const facility = facilityPowerOf(args);
   if (facility === undefined)
     throw new EtokError(
       'BAD_USAGE',
       '--facility-power W is required (the facility power budget, before PUE; e.g. 20M)',
     );
-  const pue = amount(args, 'pue') ?? doc?.accounting.pue ?? 1;
+  const pue = pueOf(args) ?? doc?.accounting.pue ?? 1;
   const warnings: string[] = [];
   // One device's realised rate against a facility's power: the compute ceiling would be one device's, not the
   // facility's (the power ceiling feeds thousands of them).
@@ -318,8 +312,8 @@ function buildInputs(
       eTok: joulesPerToken(eTok),
       facilityPower: watts(facility),
       pue: pue as Ratio,
-      theta: (amount(args, 'theta') ?? 1) as Ratio,
-      utilization: (amount(args, 'util') ?? 1) as Ratio,
+      theta: (thetaOf(args) ?? 1) as Ratio,
+      utilization: (utilOf(args) ?? 1) as Ratio,
       phi: (amount(args, 'phi') ?? 1) as Ratio,
       ...(peak !== undefined ? { peakKEff: flopsPerSecond(peak) } : {}),
       sources,

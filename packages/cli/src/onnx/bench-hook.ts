@@ -10,11 +10,36 @@ import {
   type Suite,
   type TimingSettings,
 } from '@etok/core';
+import { checkOutputPath } from '../files/output-file.js';
 import type { CommandIo } from '../io.js';
+import { boundaryOf, pueOf } from '../option-fragments.js';
 import { type ParsedArgs, parseNumber, parsePositiveInt, stringOption } from '../options.js';
 import { writeJsonAtomic } from '../output/results-writer.js';
 import { renderTable, si } from '../output/table.js';
 import { benchOnnxModel } from './model-bench.js';
+
+/** Options that sweep etok's own kernels. */
+const KERNEL_SWEEP_OPTIONS = [
+  'variants',
+  'levers',
+  'plugin',
+  'python',
+  'dtype',
+  'batch',
+  'ctx',
+  'q-len',
+  'heads',
+  'kv-heads',
+  'head-dim',
+  'rank',
+  'rope-dim',
+  'block-size',
+  'top-k',
+  'window',
+  'profile',
+  'no-quality',
+  'no-interleave',
+] as const;
 
 function allValues(args: ParsedArgs, name: string): string[] {
   const v = args.values[name];
@@ -56,15 +81,20 @@ export async function runOnnxModelCommand(args: ParsedArgs, io: CommandIo): Prom
     );
   if (stringOption(args, 'peer') !== undefined)
     throw new EtokError('BAD_USAGE', '--peer compares etok kernels with a peer; it does not apply to --onnx');
+  // The sweep of etok's kernels has no meaning for a user's model: refused, not ignored.
+  for (const name of KERNEL_SWEEP_OPTIONS)
+    if (args.values[name] !== undefined)
+      throw new EtokError(
+        'BAD_USAGE',
+        `--${name} sweeps etok's kernels; it has no effect with --onnx (the model has its own shapes)`,
+      );
   const tokensPerRun = parsePositiveInt('tokens-per-run', tokensText);
   const phaseText = stringOption(args, 'phase') ?? 'decode';
   if (phaseText !== 'decode' && phaseText !== 'prefill')
     throw new EtokError('BAD_USAGE', `--phase '${phaseText}' with --onnx is one of decode, prefill`);
-  const boundary = stringOption(args, 'boundary') ?? 'chip';
-  if (!['chip', 'server', 'rack', 'facility'].includes(boundary))
-    throw new EtokError('BAD_USAGE', `--boundary '${boundary}' is not one of chip, server, rack, facility`);
+  const boundary = boundaryOf(args) ?? 'chip';
   const json = args.values.json === true;
-  const outPath = resolve(io.cwd, stringOption(args, 'out') ?? defaultOut(io.cwd));
+  const outPath = checkOutputPath(stringOption(args, 'out') ?? defaultOut(io.cwd), io.cwd, '--out', [file]);
   let interrupted = false;
   const removeInterrupt = io.onInterrupt(() => {
     interrupted = true;
@@ -82,8 +112,8 @@ export async function runOnnxModelCommand(args: ParsedArgs, io: CommandIo): Prom
       phase: phaseText,
       ...(seed !== undefined ? { seed: parsePositiveInt('seed', seed) } : {}),
       cwd: io.cwd,
-      pue: parseNumber('pue', stringOption(args, 'pue') ?? '1', (x) => x >= 1, 'a PUE ≥ 1'),
-      boundary: boundary as 'chip',
+      pue: pueOf(args) ?? 1,
+      boundary,
       commandLine: ['etok', 'bench', ...process.argv.slice(3)],
       cancelled: () => interrupted,
       ...(json ? {} : { onProgress: (stage: string) => io.stderr.write(`\r${file}: ${stage}…`.padEnd(60)) }),

@@ -3,8 +3,7 @@
 // J/token in an etok.results/v1 document whose one measurement is the model's run (variant `onnx:<file name>`).
 // Inputs are random of the declared (or given) shapes, or read from .npy files. The CPU execution provider runs it,
 // or CUDA's for --device cuda:N; the result says which.
-import { accessSync, constants } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename } from 'node:path';
 import {
   type AccountingBoundary,
   analyseMeasurement,
@@ -19,6 +18,7 @@ import {
   type TimingSettings,
 } from '@etok/core';
 import { listDevices, listMeters, measureGroup, type NativeMeasureResult } from '@etok/native';
+import { checkRegularFile } from '../files/input-file.js';
 import { hostInfo, toolCommit, toolVersion } from '../provenance.js';
 import { ortExecutor } from './executor-spec.js';
 import { parseInputSpecs } from './model-inputs.js';
@@ -77,14 +77,7 @@ export async function benchOnnxModel(options: OnnxModelBenchOptions): Promise<On
   const cwd = options.cwd ?? process.cwd();
   if (!Number.isSafeInteger(options.tokensPerRun) || options.tokensPerRun < 1)
     usage(`--tokens-per-run ${options.tokensPerRun} is not a positive integer`);
-  const path = resolve(cwd, options.file);
-  try {
-    accessSync(path, constants.R_OK);
-  } catch (error) {
-    usage(
-      `--onnx ${options.file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
-    );
-  }
+  const path = checkRegularFile(options.file, cwd, '--onnx');
   const inputs = options.inputs ?? [];
   parseInputSpecs(inputs, cwd); // the syntax of --input, before any process starts
   const device = options.device ?? 'cpu';

@@ -40,9 +40,13 @@ export function regionMeasurements(
   meter: RegionMeter,
   idleW: number,
 ): Measurement[] {
-  const names = [...new Set(windows.map((w) => w.name))];
-  return names.map((name) => {
-    const mine = windows.filter((w) => w.name === name);
+  const byName = new Map<string, RegionWindow[]>();
+  for (const w of windows) {
+    const list = byName.get(w.name);
+    if (list) list.push(w);
+    else byName.set(w.name, [w]);
+  }
+  return [...byName].map(([name, mine]) => {
     const tokensPerCall = mine.reduce((s, w) => s + w.tokens, 0) / mine.reduce((s, w) => s + w.calls, 0);
     const config: BenchConfig = {
       id: `region:${name}`,

@@ -11,6 +11,10 @@ import { parseMarker, RegionTracker } from './protocol.js';
 import { neededWindowS, type RegionMeter, regionMeasurements, suggestedCalls } from './results.js';
 
 export const MARKER_FD = 3;
+/** Lines about too-short region windows before the rest are only counted. */
+const SHORT_WINDOW_LINES = 3;
+/** Seconds between rewrites of the results file while regions arrive. */
+const REWRITE_S = 2;
 
 export interface RegionRun {
   exitCode: number | null;
@@ -53,6 +57,9 @@ export async function runWithRegions(
   writeJsonAtomic(options.outPath, doc);
 
   const tracker = new RegionTracker();
+  const neededS = neededWindowS(regionMeter);
+  let shortWindows = 0;
+  let lastWriteMs = 0;
   let protocolError: string | undefined;
   const child = spawn(command[0]!, command.slice(1), {
     stdio: ['inherit', options.json ? 'pipe' : 'inherit', 'inherit', 'pipe'],
@@ -70,12 +77,21 @@ export async function runWithRegions(
       const window = tracker.accept(parseMarker(line), reading, line);
       if (!window) return;
       const seconds = (window.t1Ns - window.t0Ns) * 1e-9;
-      if (seconds < 0.9 * neededWindowS(regionMeter))
-        io.stderr.write(
-          `etok: region '${window.name}' lasted ${(seconds * 1e3).toFixed(1)} ms, too short for ${regionMeter.id} (needs ≥ ${(neededWindowS(regionMeter) * 1e3).toFixed(0)} ms); run about ${suggestedCalls(window, regionMeter)} calls in it\n`,
-        );
-      doc.measurements = regionMeasurements(tracker.windows, regionMeter, options.idleW);
-      writeJsonAtomic(options.outPath, doc);
+      if (seconds < 0.9 * neededS) {
+        // The first few are said in full; the rest are counted and summed up at the end.
+        if (shortWindows++ < SHORT_WINDOW_LINES)
+          io.stderr.write(
+            `etok: region '${window.name}' lasted ${(seconds * 1e3).toFixed(1)} ms, too short for ${regionMeter.id} (needs ≥ ${(neededS * 1e3).toFixed(0)} ms); run about ${suggestedCalls(window, regionMeter)} calls in it\n`,
+          );
+      }
+      // The file is rewritten at most every REWRITE_S seconds (and at the end): many small regions would otherwise
+      // rewrite it once each, with work growing as their square.
+      const now = Date.now();
+      if (now - lastWriteMs >= REWRITE_S * 1000) {
+        lastWriteMs = now;
+        doc.measurements = regionMeasurements(tracker.windows, regionMeter, options.idleW);
+        writeJsonAtomic(options.outPath, doc);
+      }
     } catch (error) {
       protocolError = (error as Error).message;
     }
@@ -88,6 +104,10 @@ export async function runWithRegions(
     },
   );
   removeHandler();
+  if (shortWindows > SHORT_WINDOW_LINES)
+    io.stderr.write(
+      `etok: ${shortWindows - SHORT_WINDOW_LINES} more region window(s) were too short for ${regionMeter.id} (needs ≥ ${(neededS * 1e3).toFixed(0)} ms each)\n`,
+    );
   const open = tracker.openRegions();
   if (protocolError === undefined && open.length > 0)
     protocolError = `region(s) ${open.map((n) => `'${n}'`).join(', ')} still open when the command exited`;

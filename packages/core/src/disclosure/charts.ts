@@ -5,6 +5,7 @@
 // ECharts escapes the text it writes into SVG; html.ts additionally strips control characters from every label.
 
 import { createRequire } from 'node:module';
+import { maxOf, minOf } from '../statistics/summary.js';
 import { formatQuantity } from '../units.js';
 import { stripControl } from './escape.js';
 import type { MeasurementRow, RunDisclosure } from './model.js';
@@ -119,8 +120,8 @@ export function joulesVsContextChart(run: RunDisclosure): Chart {
         nameLocation: 'middle',
         nameGap: 28,
         logBase: 2,
-        min: 2 ** Math.floor(Math.log2(Math.min(...contexts) / 2)),
-        max: 2 ** Math.ceil(Math.log2(Math.max(...contexts) * 2)),
+        min: 2 ** Math.floor(Math.log2(minOf(contexts) / 2)),
+        max: 2 ** Math.ceil(Math.log2(maxOf(contexts) * 2)),
       },
       yAxis: {
         type: 'log',
@@ -394,8 +395,8 @@ export function rooflineChart(run: RunDisclosure): Chart {
   series.push(...invalidSeries(invalidRows.map((r) => [r.arithmeticIntensity, r.achievedFlopsPerS])));
   const { flopsPerSecond: peakF, bytesPerSecond: peakB } = run.ceilings;
   const ais = drawable.map((r) => r.arithmeticIntensity);
-  const lo = 10 ** Math.floor(Math.log10(Math.min(...ais) / 2));
-  const hi = 10 ** Math.ceil(Math.log10(Math.max(...ais) * 2));
+  const lo = 10 ** Math.floor(Math.log10(minOf(ais) / 2));
+  const hi = 10 ** Math.ceil(Math.log10(maxOf(ais) * 2));
   if (peakF !== null || peakB !== null) {
     const roof: [number, number][] = [];
     for (let k = 0; k <= 40; k++) {
@@ -433,8 +434,8 @@ export function rooflineChart(run: RunDisclosure): Chart {
         name: 'achieved FLOP/s',
         nameLocation: 'middle',
         nameGap: 70,
-        min: 10 ** Math.floor(Math.log10(Math.min(...ys) / 3)),
-        max: 10 ** Math.ceil(Math.log10(Math.max(...ys) * 3)),
+        min: 10 ** Math.floor(Math.log10(minOf(ys) / 3)),
+        max: 10 ** Math.ceil(Math.log10(maxOf(ys) * 3)),
         axisLabel: { formatter: (v: number) => axisQuantity(v, 'FLOP/s') },
       },
       series,

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseResults } from '../results-file.js';
 import type { Results } from '../schemas.js';
+import { maxOf, minOf } from '../statistics/summary.js';
 import { escapeHtml, escapeLatex, escapeMarkdown, stripControl } from './escape.js';
 import { buildDisclosure, type ReportOptions, renderReport, runCharts } from './index.js';
 
@@ -171,7 +172,7 @@ describe('buildDisclosure', () => {
 
   it('draws power samples when the results carry a timeline, and achieved points only without ceilings', () => {
     const r = load();
-    const t0 = Math.min(...r.measurements.flatMap((m) => m.energy.windows.map((w) => w.t0Ns)));
+    const t0 = minOf(r.measurements.flatMap((m) => m.energy.windows.map((w) => w.t0Ns)));
     Object.assign(r, { timeline: [0, 1, 2, 3].map((i) => ({ tNs: t0 + i * 1e8, watts: 300 + i })) });
     r.device = { id: r.device.id, name: r.device.name };
     const run = build(r).runs[0]!;
@@ -204,7 +205,7 @@ describe('buildDisclosure', () => {
     ]).runs[0]!;
     expect(run.sources).toEqual(['a.json', 'b.json']);
     expect(run.timeline.cutGaps).toBe(1);
-    const last = Math.max(...run.timeline.windows.map((w) => w.t1S));
+    const last = maxOf(run.timeline.windows.map((w) => w.t1S));
     expect(last).toBeLessThan(20);
     const chart = runCharts(run).find((c) => c.key === 'power-timeline')!;
     expect(chart.note).toMatch(/1 idle gap\(s\) longer than 2 s cut to 0\.5 s/);

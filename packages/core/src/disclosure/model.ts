@@ -12,6 +12,7 @@ import { checkGates, type Gates, type GateVerdict, resolveGates } from '../gates
 import { buildPhiReports, type PhiReport } from '../phi.js';
 import { productionFunction, type TpfResult } from '../production-function.js';
 import type { AccountingBoundary, Measurement, QualitySample, Results } from '../schemas.js';
+import { maxOf, minOf } from '../statistics/summary.js';
 import {
   flopsPerSecond,
   flopsPerToken,
@@ -558,7 +559,7 @@ function buildRun(group: ResultsSource[], index: number, options: ReportOptions)
 
   // Timeline: every energy window, relative to the first.
   const allWindows = measurements.flatMap((m) => m.energy.windows.map((w) => ({ m, w })));
-  const t0Ns = allWindows.length > 0 ? Math.min(...allWindows.map(({ w }) => w.t0Ns)) : 0;
+  const t0Ns = allWindows.length > 0 ? minOf(allWindows.map(({ w }) => w.t0Ns)) : 0;
   const windows: TimelineWindow[] = allWindows
     .map(({ m, w }) => ({
       measurementId: m.id,
@@ -636,8 +637,8 @@ function buildRun(group: ResultsSource[], index: number, options: ReportOptions)
     ceilings,
     totals: {
       windows: rows.reduce((s, r) => s + r.windows, 0),
-      trialsMin: trials.length ? Math.min(...trials) : null,
-      trialsMax: trials.length ? Math.max(...trials) : null,
+      trialsMin: trials.length ? minOf(trials) : null,
+      trialsMax: trials.length ? maxOf(trials) : null,
     },
     notes,
   };

@@ -67,3 +67,17 @@ export function bootstrapInterval(
   const alpha = (1 - confidence) / 2;
   return { low: quantile(stats, alpha), high: quantile(stats, 1 - alpha) };
 }
+
+/** The smallest of `xs` (Infinity when empty), without spreading them into a call (which overflows the stack). */
+export function minOf(xs: Iterable<number>): number {
+  let m = Number.POSITIVE_INFINITY;
+  for (const x of xs) if (x < m) m = x;
+  return m;
+}
+
+/** The largest of `xs` (−Infinity when empty), without spreading them into a call. */
+export function maxOf(xs: Iterable<number>): number {
+  let m = Number.NEGATIVE_INFINITY;
+  for (const x of xs) if (x > m) m = x;
+  return m;
+}

@@ -331,6 +331,8 @@ std::vector<MeasureResult> measurePrepared(std::vector<Prepared> members, meters
 
   CacheFlusher flusher;
   for (size_t i = 0; i < subjects.size() && !cancel.load(); i++) {
+    // Said before the first call is timed, so a watcher of progress knows calls are running from here on.
+    report("timing", 0.05 + 0.35 * static_cast<double>(i) / n);
     attempt(subjects[i], [&] {
       timeCalls(subjects[i], flusher, cancel,
                 [&](double f) {
