@@ -20,6 +20,7 @@ export {
   parseDeclaredLever,
 } from './phi.js';
 export * from './production-function.js';
+export * from './profile/index.js';
 export * from './quality.js';
 export * from './results-document.js';
 export * from './results-file.js';
