@@ -23,6 +23,7 @@ export { AddonLoadError, loadBinding } from './load.js';
 export { type MeasureHandle, measure, measureGroup } from './measure.js';
 export { openMeter, windowTargetS } from './meters.js';
 export { inspectPlugin, pluginCost } from './plugins.js';
+export { PROFILE_INJECTION_FILE, probeProfileLibraries, profileInjectionLibrary } from './profile.js';
 export {
   type ExecutorTimeouts,
   listPythonCallables,

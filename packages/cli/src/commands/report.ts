@@ -6,6 +6,7 @@ import {
   buildDisclosure,
   EtokError,
   REPORT_FORMATS,
+  renderProfile,
   renderReport,
 } from '@etok/core';
 import type { CommandIo } from '../io.js';
@@ -18,12 +19,14 @@ import {
   stringOption,
 } from '../options.js';
 import { writeTextAtomic } from '../output/text-writer.js';
+import { readProfileIfAny } from '../profile/report-input.js';
 import { readResultsFile } from '../results-input.js';
 
 export const spec: CommandSpec = {
   name: 'report',
   summary: 'energy disclosure (six dimensions) as markdown, LaTeX, JSON or HTML with charts',
-  usage: 'etok report RESULTS… [--format md|latex|json|html] [--out FILE] [--facility-power W] [--pue X] …',
+  usage:
+    'etok report RESULTS…|PROFILE [--format md|latex|json|html] [--out FILE] [--facility-power W] [--pue X] …',
   options: [
     {
       name: 'format',
@@ -74,6 +77,7 @@ export const spec: CommandSpec = {
     'Every figure is labelled measured, MODELED, declared, derived or missing; every joule figure names its meter,',
     'method and boundary. Invalid measurements are shown marked, with their reasons, and enter no derived figure.',
     '--json is --format json. Files from the same device, meter and accounting are reported as one run.',
+    'A profile (etok profile --out) is reported on its own: its kernel table, closure and energy-by-kernel chart.',
     '',
     'examples:',
     '  etok report r.json --format html --out r.html',
@@ -112,9 +116,17 @@ export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
     variant: stringOption(args, 'variant'),
     baseline: stringOption(args, 'baseline'),
   };
-  const sources = args.positionals.map((p) => ({ results: readResultsFile(p, io.cwd), source: p }));
-  const report = buildDisclosure(sources, options);
-  const text = renderReport(report, format);
+  // A profile (etok profile --out) is rendered as its own report; results files as the disclosure.
+  const profile = readProfileIfAny(args.positionals, io.cwd);
+  const text = profile
+    ? renderProfile(profile, format)
+    : renderReport(
+        buildDisclosure(
+          args.positionals.map((p) => ({ results: readResultsFile(p, io.cwd), source: p })),
+          options,
+        ),
+        format,
+      );
   const out = stringOption(args, 'out');
   if (out === undefined) {
     io.stdout.write(text);

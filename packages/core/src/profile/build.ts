@@ -34,7 +34,8 @@ export function timeSharePower(
   if (programSeconds > 0)
     return {
       watts: programJoules / programSeconds,
-      method: 'the program’s average power (the trace gave no kernel intervals); every kernel is assumed to draw it',
+      method:
+        'the program’s average power (the trace gave no kernel intervals); every kernel is assumed to draw it',
     };
   return { watts: null, method: 'no program energy to share' };
 }
@@ -100,7 +101,8 @@ export function buildProfile(input: ProfileInput): ProfileDocument {
     const reason =
       analysis && !analysis.ok
         ? analysis.reason
-        : (input.reasons.get(k.key) ?? 'its replay launch was not reached (the program ran differently the second time)');
+        : (input.reasons.get(k.key) ??
+          'its replay launch was not reached (the program ran differently the second time)');
     const joulesPerCall = (power.watts ?? 0) * meanSeconds;
     const joules = joulesPerCall * k.calls;
     return {

@@ -34,7 +34,8 @@ export function launchText(k: ProfileKernel): string {
 }
 
 export function sourceCell(k: ProfileKernel): string {
-  if (k.source === 'replay') return k.replay && !k.replay.valid ? `replay (INVALID: ${k.replay.validity.join(', ')})` : 'replay';
+  if (k.source === 'replay')
+    return k.replay && !k.replay.valid ? `replay (INVALID: ${k.replay.validity.join(', ')})` : 'replay';
   return 'time-share ESTIMATE';
 }
 
@@ -80,7 +81,8 @@ export function reasonLines(doc: ProfileDocument, nameWidth = 72): string[] {
   for (const k of doc.kernels) {
     const who = `${shortName(k.name, nameWidth)} ${launchText(k)}`;
     if (!k.replayed) lines.push(`${who}: not replayed: ${k.reason ?? 'no reason recorded'}`);
-    else if (k.replay && !k.replay.valid) lines.push(`${who}: replay INVALID (${k.replay.validity.join(', ')})`);
+    else if (k.replay && !k.replay.valid)
+      lines.push(`${who}: replay INVALID (${k.replay.validity.join(', ')})`);
   }
   return lines;
 }

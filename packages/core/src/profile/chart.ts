@@ -10,13 +10,20 @@ import type { ProfileDocument } from './schema.js';
 type ECharts = typeof import('echarts');
 let echartsModule: ECharts | undefined;
 
-export function energyByKernelChart(doc: ProfileDocument, maxKernels = 20): { svg: string | null; note: string | null } {
+export function energyByKernelChart(
+  doc: ProfileDocument,
+  maxKernels = 20,
+): { svg: string | null; note: string | null } {
   if (doc.kernels.length === 0) return { svg: null, note: 'no kernels were traced' };
   const shown = doc.kernels.slice(0, maxKernels);
   const rest = doc.kernels.slice(maxKernels);
   const restJ = rest.reduce((s, k) => s + k.joules, 0);
   const rows = [
-    ...shown.map((k) => ({ name: stripControl(shortName(k.name, 48)), joules: k.joules, replayed: k.replayed })),
+    ...shown.map((k) => ({
+      name: stripControl(shortName(k.name, 48)),
+      joules: k.joules,
+      replayed: k.replayed,
+    })),
     ...(rest.length > 0 ? [{ name: `${rest.length} other kernels`, joules: restJ, replayed: false }] : []),
   ];
   echartsModule ??= createRequire(import.meta.url)('echarts') as ECharts;
@@ -28,7 +35,12 @@ export function energyByKernelChart(doc: ProfileDocument, maxKernels = 20): { sv
       textStyle: { fontFamily: 'sans-serif' },
       legend: { top: 0, data: ['replay (measured)', 'time-share (ESTIMATE)'] },
       grid: { left: 300, right: 110, top: 30, bottom: 40 },
-      xAxis: { type: 'value', name: `J in the program (${doc.meter.id}, ${doc.meter.boundary})`, nameLocation: 'middle', nameGap: 26 },
+      xAxis: {
+        type: 'value',
+        name: `J in the program (${doc.meter.id}, ${doc.meter.boundary})`,
+        nameLocation: 'middle',
+        nameGap: 26,
+      },
       yAxis: { type: 'category', inverse: true, data: rows.map((r) => r.name), axisLabel: { fontSize: 10 } },
       series: [
         {

@@ -58,7 +58,9 @@ export const ReplayEventSchema = z.looseObject({
   /** Set when nothing was measured: why. */
   reason: z.string().optional(),
   device: num.optional(),
-  memory: z.looseObject({ bytes: num, where: z.enum(['device', 'host']), ranges: num, untrackedRanges: num }).optional(),
+  memory: z
+    .looseObject({ bytes: num, where: z.enum(['device', 'host']), ranges: num, untrackedRanges: num })
+    .optional(),
   pausedS: num.optional(),
   idleW: num.optional(),
   samplesS: z.array(num).optional(),
@@ -68,7 +70,9 @@ export const ReplayEventSchema = z.looseObject({
   windowTargetS: num.optional(),
   cancelled: z.boolean().optional(),
   kernelPath: z.string().optional(),
-  meter: z.looseObject({ id: z.string(), measured: z.boolean(), method: z.string(), boundary: z.string() }).optional(),
+  meter: z
+    .looseObject({ id: z.string(), measured: z.boolean(), method: z.string(), boundary: z.string() })
+    .optional(),
   failure: z.looseObject({ code: z.string(), message: z.string() }).optional(),
   groupFault: z.looseObject({ code: z.string(), message: z.string() }).optional(),
   /** The program's memory could not be put back: its later output cannot be trusted. */

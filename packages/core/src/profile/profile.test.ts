@@ -3,15 +3,20 @@
 import { describe, expect, it } from 'vitest';
 import { buildProfile, type ProfileInput, timeSharePower } from './build.js';
 import { type PassSummary, parsePassEvents, parsePassSummary, type ReplayEvent } from './pass-files.js';
-import { analyseReplay } from './replay-analysis.js';
 import { renderProfile } from './render.js';
-import { isProfileDocument, parseProfile, ProfileDocumentSchema } from './schema.js';
+import { analyseReplay } from './replay-analysis.js';
+import { isProfileDocument, ProfileDocumentSchema, parseProfile } from './schema.js';
 import { chooseTargets, targetsText } from './targets.js';
 import { cuptiClock, intervalsOnMonotonic, type KernelTrace, mergeTraces, unionSeconds } from './trace.js';
 
 const key = (symbol: string, grid = 132) => `${symbol}|${grid},1,1|256,1,1|0`;
 
-function passKernel(symbol: string, calls: number, meanNs: number, extra: Partial<PassSummary['kernels'][number]> = {}) {
+function passKernel(
+  symbol: string,
+  calls: number,
+  meanNs: number,
+  extra: Partial<PassSummary['kernels'][number]> = {},
+) {
   return {
     key: key(symbol),
     symbol,
@@ -29,7 +34,12 @@ function passKernel(symbol: string, calls: number, meanNs: number, extra: Partia
   };
 }
 
-function summary(pid: number, kernels: PassSummary['kernels'], launches: PassSummary['launches'], uuid = 'GPU-a'): PassSummary {
+function summary(
+  pid: number,
+  kernels: PassSummary['kernels'],
+  launches: PassSummary['launches'],
+  uuid = 'GPU-a',
+): PassSummary {
   return {
     schema: 'etok.profile-pass/v1',
     mode: 'trace',
@@ -60,7 +70,12 @@ function trace(symbol: string, calls: number, meanS: number, seen = calls): Kern
 }
 
 /** Replay windows of a kernel that draws `watts` for `callS` per call: J/call = watts × callS, with ±noise. */
-function replayEvent(k: string, watts: number, callS: number, noise: number[] = [0, 0.002, -0.002, 0.001, -0.001]): ReplayEvent {
+function replayEvent(
+  k: string,
+  watts: number,
+  callS: number,
+  noise: number[] = [0, 0.002, -0.002, 0.001, -0.001],
+): ReplayEvent {
   return {
     type: 'replay',
     pid: 1,
@@ -91,7 +106,11 @@ const METER = {
   idleW: 60,
 };
 
-function input(kernels: KernelTrace[], replays: ReplayEvent[], over: Partial<ProfileInput> = {}): ProfileInput {
+function input(
+  kernels: KernelTrace[],
+  replays: ReplayEvent[],
+  over: Partial<ProfileInput> = {},
+): ProfileInput {
   return {
     createdAt: '2026-12-01T00:00:00Z',
     tool: { name: 'etok', version: '0.1.0' },
@@ -116,9 +135,11 @@ function input(kernels: KernelTrace[], replays: ReplayEvent[], over: Partial<Pro
 
 describe('the trace of several processes', () => {
   it('sums calls and GPU time per kernel and configuration, and counts other GPUs apart', () => {
-    const a = summary(1, [passKernel('_Z3mma', 100, 1e6), passKernel('_Z4copy', 100, 5e5)], [
-      { key: key('_Z3mma'), seen: 100, captured: 0 },
-    ]);
+    const a = summary(
+      1,
+      [passKernel('_Z3mma', 100, 1e6), passKernel('_Z4copy', 100, 5e5)],
+      [{ key: key('_Z3mma'), seen: 100, captured: 0 }],
+    );
     const b = summary(2, [passKernel('_Z3mma', 50, 1e6)], [{ key: key('_Z3mma'), seen: 40, captured: 10 }]);
     const other = summary(3, [passKernel('_Z3mma', 7, 1e6)], [], 'GPU-b');
     const m = mergeTraces([a, b, other], 'GPU-a');
@@ -141,7 +162,10 @@ describe('the trace of several processes', () => {
 describe('the clock map and busy time', () => {
   it('maps CUPTI timestamps onto CLOCK_MONOTONIC through the pairs, exactly for timestamps beyond 2^53', () => {
     const base = 1_760_000_000_000_000_000n; // realtime-like nanoseconds
-    const pairs = { cuptiNs: [`${base}`, `${base + 10_000_000_000n}`], monoNs: [5e12, 5e12 + 10_000_000_000 * 1.00001] };
+    const pairs = {
+      cuptiNs: [`${base}`, `${base + 10_000_000_000n}`],
+      monoNs: [5e12, 5e12 + 10_000_000_000 * 1.00001],
+    };
     const map = cuptiClock(pairs)!;
     expect(map(base)).toBeCloseTo(5e12, 0);
     expect(map(base + 5_000_000_000n)).toBeCloseTo(5e12 + 5e9 * 1.00001, 0);
@@ -215,10 +239,20 @@ describe('a replay', () => {
   });
 
   it('says why nothing was measured', () => {
-    const refused = analyseReplay({ type: 'replay', pid: 1, key: 'k', launchIndex: 3, reason: 'over the limit' }, 1e-3);
+    const refused = analyseReplay(
+      { type: 'replay', pid: 1, key: 'k', launchIndex: 3, reason: 'over the limit' },
+      1e-3,
+    );
     expect(refused).toEqual({ ok: false, reason: 'replay not possible: over the limit' });
     const failed = analyseReplay(
-      { type: 'replay', pid: 1, key: 'k', launchIndex: 3, windows: [], failure: { code: 'REPLAY_FAILED', message: 'boom' } },
+      {
+        type: 'replay',
+        pid: 1,
+        key: 'k',
+        launchIndex: 3,
+        windows: [],
+        failure: { code: 'REPLAY_FAILED', message: 'boom' },
+      },
       1e-3,
     );
     expect(failed).toEqual({ ok: false, reason: 'the replay measured nothing: REPLAY_FAILED: boom' });
@@ -230,7 +264,9 @@ describe('the profile of a program with two kernels of different power', () => {
   const kernels = () => [trace('mma', 1000, 1e-3), trace('copy', 1000, 1e-3)];
 
   it('explains the program energy by replay: calls × J/call, shares and closure', () => {
-    const doc = buildProfile(input(kernels(), [replayEvent(key('mma'), 400, 1e-3), replayEvent(key('copy'), 150, 1e-3)]));
+    const doc = buildProfile(
+      input(kernels(), [replayEvent(key('mma'), 400, 1e-3), replayEvent(key('copy'), 150, 1e-3)]),
+    );
     expect(doc.kernels.map((k) => [k.name, k.source])).toEqual([
       ['mma', 'replay'],
       ['copy', 'replay'],
@@ -248,7 +284,12 @@ describe('the profile of a program with two kernels of different power', () => {
     const copy = doc.kernels.find((k) => k.name === 'copy')!;
     // Time share: (610 J − 60 W × 1 s idle) / 2 s busy = 275 W for every kernel, so the copy is overstated.
     expect(doc.timeShare?.watts).toBeCloseTo(275, 6);
-    expect(copy).toMatchObject({ replayed: false, source: 'time-share', ciLowJoulesPerCall: null, ciHighJoulesPerCall: null });
+    expect(copy).toMatchObject({
+      replayed: false,
+      source: 'time-share',
+      ciLowJoulesPerCall: null,
+      ciHighJoulesPerCall: null,
+    });
     expect(copy.joulesPerCall).toBeCloseTo(0.275, 6);
     expect(copy.reason).toMatch(/not reached/);
     expect(doc.closure).toBeCloseTo((400 + 275) / 610, 2);
@@ -279,7 +320,9 @@ describe('files and renderers', () => {
     );
     expect(events).toHaveLength(1);
     expect(unreadable).toBe(1);
-    expect(parsePassSummary('{"schema":"etok.profile-pass/v1","mode":"trace","pid":1,"complete":false}')).toMatchObject({
+    expect(
+      parsePassSummary('{"schema":"etok.profile-pass/v1","mode":"trace","pid":1,"complete":false}'),
+    ).toMatchObject({
       kernels: [],
       launches: [],
     });
@@ -287,7 +330,12 @@ describe('files and renderers', () => {
   });
 
   it('renders every format with sources, estimates and the closure, and round-trips JSON', () => {
-    const doc = buildProfile(input([trace('mma', 1000, 1e-3), trace('<script>copy', 1000, 1e-3)], [replayEvent(key('mma'), 400, 1e-3)]));
+    const doc = buildProfile(
+      input(
+        [trace('mma', 1000, 1e-3), trace('<script>copy', 1000, 1e-3)],
+        [replayEvent(key('mma'), 400, 1e-3)],
+      ),
+    );
     const md = renderProfile(doc, 'md');
     expect(md).toMatch(/MEASURED by nvml:0 \(energy-counter, boundary: board\)/);
     expect(md).toMatch(/time-share ESTIMATE/);
@@ -300,6 +348,8 @@ describe('files and renderers', () => {
     const back = parseProfile(renderProfile(doc, 'json'), 'p.json');
     expect(isProfileDocument(back)).toBe(true);
     expect(back.kernels).toHaveLength(2);
-    expect(() => parseProfile('{"schema":"etok.profile/v1"}', 'p.json')).toThrow(/p.json is not an etok.profile\/v1 file/);
+    expect(() => parseProfile('{"schema":"etok.profile/v1"}', 'p.json')).toThrow(
+      /p.json is not an etok.profile\/v1 file/,
+    );
   });
 });

@@ -2,8 +2,15 @@
 // kernel chart. Every string goes through the escaper of its format (disclosure/escape.ts).
 import { escapeHtml, escapeLatex, escapeMarkdown } from '../disclosure/escape.js';
 import type { ReportFormat } from '../disclosure/index.js';
+import {
+  closureLine,
+  energyLine,
+  kernelCells,
+  PROFILE_HEADERS,
+  reasonLines,
+  timeShareLine,
+} from './cells.js';
 import { energyByKernelChart } from './chart.js';
-import { closureLine, energyLine, kernelCells, PROFILE_HEADERS, reasonLines, timeShareLine } from './cells.js';
 import type { ProfileDocument } from './schema.js';
 
 function header(doc: ProfileDocument): string[] {
@@ -24,7 +31,11 @@ export function renderProfileMarkdown(doc: ProfileDocument): string {
   const esc = escapeMarkdown;
   const out = ['# etok profile', ''];
   for (const l of header(doc)) out.push(`- ${esc(l)}`);
-  out.push('', `| ${PROFILE_HEADERS.map(esc).join(' | ')} |`, `|${PROFILE_HEADERS.map(() => '---').join('|')}|`);
+  out.push(
+    '',
+    `| ${PROFILE_HEADERS.map(esc).join(' | ')} |`,
+    `|${PROFILE_HEADERS.map(() => '---').join('|')}|`,
+  );
   for (const k of doc.kernels) out.push(`| ${kernelCells(doc, k, 200).map(esc).join(' | ')} |`);
   out.push('', esc(closureLine(doc)), '');
   const n = notes(doc);
@@ -41,7 +52,11 @@ export function renderProfileLatex(doc: ProfileDocument): string {
   const cols = PROFILE_HEADERS.map(() => 'l').join('');
   const out = ['% etok profile (etok.profile/v1)', '\\begin{itemize}'];
   for (const l of header(doc)) out.push(`\\item ${esc(l)}`);
-  out.push('\\end{itemize}', `\\begin{tabular}{${cols}}`, `${PROFILE_HEADERS.map(esc).join(' & ')} \\\\ \\hline`);
+  out.push(
+    '\\end{itemize}',
+    `\\begin{tabular}{${cols}}`,
+    `${PROFILE_HEADERS.map(esc).join(' & ')} \\\\ \\hline`,
+  );
   for (const k of doc.kernels) out.push(`${kernelCells(doc, k, 60).map(esc).join(' & ')} \\\\`);
   out.push('\\end{tabular}', '', esc(closureLine(doc)), '');
   const n = notes(doc);

@@ -52,7 +52,8 @@ export function analyseReplay(event: ReplayEvent, tracedTimePerCallS: number): R
   if (windows.length < 2) validity.push('too-few-windows');
   if (!((ci.high - ci.low) / 2 / joulesPerCall <= REPLAY_CI_TARGET)) validity.push('ci-not-reached');
   const typical = median(windows.map((w) => (w.t1Ns - w.t0Ns) * 1e-9));
-  if (event.windowTargetS !== undefined && typical < 0.9 * event.windowTargetS) validity.push('window-too-short');
+  if (event.windowTargetS !== undefined && typical < 0.9 * event.windowTargetS)
+    validity.push('window-too-short');
   if (detectDrift(windows.map((w) => w.joules / w.calls))) validity.push('drift');
   if (windows.some((w) => w.throttled)) validity.push('throttled');
   if (windows.some((w) => counterAnomaly(w, event.meter?.measured ?? true))) validity.push('counter-anomaly');

@@ -33,7 +33,9 @@ export function chooseTargets(
     else eligible.push(k);
   }
   eligible.sort((a, b) => b.gpuSeconds - a.gpuSeconds || a.key.localeCompare(b.key));
-  const targets = eligible.slice(0, top).map((k) => ({ key: k.key, launchIndex: Math.ceil(k.launchesSeen / 2) }));
+  const targets = eligible
+    .slice(0, top)
+    .map((k) => ({ key: k.key, launchIndex: Math.ceil(k.launchesSeen / 2) }));
   for (const k of eligible.slice(top))
     reasons.set(k.key, `not among the top ${top} replayable kernels by GPU time (--top ${top})`);
   return { targets, reasons };

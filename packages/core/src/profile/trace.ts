@@ -81,14 +81,17 @@ export function mergeTraces(summaries: readonly PassSummary[], boardUuid: string
       n.captured += l.captured;
       seen.set(l.key, n);
     }
-    for (const r of s.runtimeOnlyLaunches) runtimeOnly.set(r.symbol, (runtimeOnly.get(r.symbol) ?? 0) + r.launches);
+    for (const r of s.runtimeOnlyLaunches)
+      runtimeOnly.set(r.symbol, (runtimeOnly.get(r.symbol) ?? 0) + r.launches);
   }
   for (const t of byKey.values()) {
     t.launchesSeen = seen.get(t.key)?.seen ?? 0;
     t.launchesCaptured = seen.get(t.key)?.captured ?? 0;
     t.runtimeOnlyLaunches = runtimeOnly.get(t.symbol) ?? 0;
   }
-  const kernels = [...byKey.values()].sort((a, b) => b.gpuSeconds - a.gpuSeconds || a.key.localeCompare(b.key));
+  const kernels = [...byKey.values()].sort(
+    (a, b) => b.gpuSeconds - a.gpuSeconds || a.key.localeCompare(b.key),
+  );
   return { kernels, otherDevices, droppedRecords, intervalsTruncated };
 }
 
@@ -140,7 +143,10 @@ export function unionSeconds(intervals: Float64Array, t0Ns: number, t1Ns: number
 }
 
 /** Kernel intervals of one intervals-PID.bin (little-endian u64 start, end pairs in CUPTI ns) on the meter's clock. */
-export function intervalsOnMonotonic(raw: Uint8Array, toMonotonic: (cuptiNs: bigint) => number): Float64Array {
+export function intervalsOnMonotonic(
+  raw: Uint8Array,
+  toMonotonic: (cuptiNs: bigint) => number,
+): Float64Array {
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const n = Math.floor(raw.byteLength / 16);
   const out = new Float64Array(2 * n);

@@ -319,7 +319,8 @@ bool start() {
   const CUptiResult rc = cupti().subscribe(&subscriber, onCallback, nullptr);
   if (rc != CUPTI_SUCCESS) {
     error("CUPTI_SUBSCRIBE",
-          "cuptiSubscribe returned " + cupti().errorName(rc) +
+          "cuptiSubscribe returned " + cupti().errorName(rc) + " with " + cupti().path + " (CUPTI version " +
+              std::to_string(version) + ")" +
               (rc == CUPTI_ERROR_MULTIPLE_SUBSCRIBERS_NOT_SUPPORTED
                    ? ": another profiler (Nsight, torch.profiler) holds CUPTI in this program; run without it"
                    : ""));
