@@ -70,6 +70,9 @@ struct State {
   bool devicesRead = false;
   std::mutex eventMutex;
   std::FILE* events = nullptr;
+  // Held while a replay runs: launches from the program's other threads wait at their launch callback, so nothing
+  // but the replayed kernel runs on the device and the memory restored is the memory saved.
+  std::mutex replayMutex;
   std::atomic<bool> stop{false};
   std::mutex stopMutex;
   std::condition_variable stopCv;
@@ -168,7 +171,7 @@ void atExit() {
   }
   state->stopCv.notify_all();
   if (state->flusher.joinable()) state->flusher.join();
-  if (state->tracing) state->trace.flush();
+  if (state->tracing) state->trace.flush(true);
   writeSummary(true);
 }
 
@@ -230,6 +233,8 @@ void replayAt(CUpti_CallbackId cbid, const CUpti_CallbackData* cb, const std::st
 
 void onDriverLaunch(CUpti_CallbackId cbid, const CUpti_CallbackData* cb) {
   if (runtimeLaunchDepth > 0) driverLaunchInside = true;
+  std::unique_lock<std::mutex> replaying(state->replayMutex, std::defer_lock);
+  if (state->mode == "replay") replaying.lock();
   OwnCalls own;
   if (!state->devicesRead) readDevices();
   // A launch into a stream that is capturing a graph does not run now; it runs (if ever) as a graph node.

@@ -47,10 +47,16 @@ bool argumentInfo(CUfunction f, size_t i, size_t& offset, size_t& size) {
 }  // namespace
 
 std::string LaunchKey::text() const {
-  std::ostringstream s;
-  s << symbol << '|' << grid[0] << ',' << grid[1] << ',' << grid[2] << '|' << block[0] << ',' << block[1] << ','
-    << block[2] << '|' << sharedMemBytes;
-  return s.str();
+  // Called at every launch of a traced program: plain appends, no stream.
+  std::string s = symbol;
+  s.reserve(symbol.size() + 48);
+  s += '|';
+  s += std::to_string(grid[0]) + ',' + std::to_string(grid[1]) + ',' + std::to_string(grid[2]);
+  s += '|';
+  s += std::to_string(block[0]) + ',' + std::to_string(block[1]) + ',' + std::to_string(block[2]);
+  s += '|';
+  s += std::to_string(sharedMemBytes);
+  return s;
 }
 
 bool isDriverLaunch(CUpti_CallbackId cbid) {

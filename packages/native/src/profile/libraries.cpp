@@ -1,6 +1,7 @@
 #include "profile/libraries.h"
 
 #include <dlfcn.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
 
@@ -23,6 +24,14 @@ std::vector<std::string> cuptiCandidates() {
   const std::string forced = envOr("ETOK_CUPTI_LIBRARY", "");
   if (!forced.empty()) return {forced};
   std::vector<std::string> out;
+  // A libcupti.so packed beside etok's own libraries (a bundle made by bench/gpu/stage.sh) is the one it was built
+  // against.
+  Dl_info self{};
+  if (dladdr(reinterpret_cast<void*>(&cuptiCandidates), &self) && self.dli_fname) {
+    const std::string file = self.dli_fname;
+    const auto slash = file.find_last_of('/');
+    if (slash != std::string::npos) out.push_back(file.substr(0, slash) + "/libcupti.so");
+  }
   const std::string built = ETOK_CUPTI_LIBRARY_PATH;
   if (!built.empty()) out.push_back(built);
   const std::string major = ETOK_CUPTI_MAJOR;
@@ -65,7 +74,11 @@ LibraryProbe probeCudaDriver() {
 LibraryProbe probeCupti() {
   LibraryProbe p;
   std::string tried;
-  for (const auto& c : cuptiCandidates()) {
+  const std::vector<std::string> candidates = cuptiCandidates();
+  for (const auto& c : candidates) {
+    struct stat st {};
+    // A path that names no file is skipped quietly unless it is the only candidate (the user's own choice).
+    if (c.find('/') != std::string::npos && stat(c.c_str(), &st) != 0 && candidates.size() > 1) continue;
     void* h = dlopen(c.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (h) {
       p.ok = true;

@@ -18,8 +18,9 @@ struct LibraryProbe {
 /** The CUDA driver: ETOK_CUDA_LIBRARY when set (a test's stand-in), else libcuda.so.1. */
 std::string cudaLibraryName();
 
-/** CUPTI's candidates, in order: ETOK_CUPTI_LIBRARY when set (then only it), else the file of the toolkit etok was
-    built with, then libcupti.so.<major> and libcupti.so on the loader's path. */
+/** CUPTI's candidates, in order: ETOK_CUPTI_LIBRARY when set (then only it), else a libcupti.so beside etok's own
+    libraries, the file of the toolkit etok was built with, then libcupti.so.<major> and libcupti.so on the loader's
+    path. */
 std::vector<std::string> cuptiCandidates();
 
 /** Loads the driver and calls cuInit(0) and cuDeviceGetCount: ok only when a device answers. */

@@ -78,8 +78,8 @@ void ActivityTrace::calibrate() {
   calibration_.push_back({t, a + (b - a) / 2});
 }
 
-void ActivityTrace::flush() {
-  cupti().activityFlushAll(0);
+void ActivityTrace::flush(bool forced) {
+  cupti().activityFlushAll(forced ? CUPTI_ACTIVITY_FLAG_FLUSH_FORCED : 0);
   calibrate();
   std::lock_guard<std::mutex> lock(mutex_);
   if (intervals_) std::fflush(intervals_);

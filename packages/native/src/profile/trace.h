@@ -30,8 +30,9 @@ class ActivityTrace {
   /** Turns on kernel records; intervals go to `intervalsPath`. Returns why not, or an empty string. */
   std::string start(const std::string& intervalsPath, uint64_t maxIntervals);
 
-  /** Asks CUPTI for every finished record (they arrive through the buffer callback) and records a clock pair. */
-  void flush();
+  /** Asks CUPTI for the finished records (they arrive through the buffer callback), every record when `forced`
+      (at exit), and records a clock pair. */
+  void flush(bool forced = false);
 
   /** The trace as JSON fields: kernels, calibration, intervals, dropped records. */
   harness::json::Value summary();
