@@ -82,7 +82,7 @@ export function buildProfile(input: ProfileInput): ProfileDocument {
       minSeconds: k.minSeconds,
       maxSeconds: k.maxSeconds,
     };
-    const event = replayOf.get(k.key);
+    const event = replayOf.get(k.launchKey);
     const analysis = event ? analyseReplay(event, meanSeconds) : null;
     if (analysis?.ok) {
       const joules = analysis.joulesPerCall * k.calls;

@@ -5,6 +5,12 @@
 import { z } from 'zod';
 
 const num = z.number();
+/** A number the injection library may have written as null (a NaN: JSON has none). */
+const maybeNum = z
+  .number()
+  .nullable()
+  .optional()
+  .transform((x) => x ?? undefined);
 const triple = z.tuple([num, num, num]);
 
 export const PassKernelSchema = z.looseObject({
@@ -61,13 +67,13 @@ export const ReplayEventSchema = z.looseObject({
   memory: z
     .looseObject({ bytes: num, where: z.enum(['device', 'host']), ranges: num, untrackedRanges: num })
     .optional(),
-  pausedS: num.optional(),
-  idleW: num.optional(),
-  samplesS: z.array(num).optional(),
+  pausedS: maybeNum,
+  idleW: maybeNum,
+  samplesS: z.array(z.number().nullable()).optional(),
   windows: z.array(ReplayWindowEventSchema).optional(),
   stopReason: z.string().optional(),
   timingStopReason: z.string().optional(),
-  windowTargetS: num.optional(),
+  windowTargetS: maybeNum,
   cancelled: z.boolean().optional(),
   kernelPath: z.string().optional(),
   meter: z

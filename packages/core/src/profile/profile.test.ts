@@ -55,6 +55,7 @@ function summary(
 function trace(symbol: string, calls: number, meanS: number, seen = calls): KernelTrace {
   return {
     key: key(symbol),
+    launchKey: key(symbol),
     symbol,
     name: symbol,
     launch: { grid: [132, 1, 1], block: [256, 1, 1], sharedMemBytes: 0 },
@@ -153,6 +154,20 @@ describe('the trace of several processes', () => {
     expect(m.otherDevices).toEqual({ kernels: 1, calls: 7, gpuSeconds: 0.007 });
   });
 
+  it('joins launches whose callbacks spell the kernel otherwise, by configuration and name', () => {
+    const k = passKernel('_Z3mmav', 10, 1e6, { name: 'mma()' });
+    const m = mergeTraces(
+      [summary(1, [k], [{ key: 'mma()|132,1,1|256,1,1|0', seen: 10, captured: 0 }])],
+      null,
+    );
+    expect(m.kernels[0]).toMatchObject({ launchKey: 'mma()|132,1,1|256,1,1|0', launchesSeen: 10 });
+    const other = mergeTraces(
+      [summary(1, [k], [{ key: 'mma()|1,1,1|256,1,1|0', seen: 10, captured: 0 }])],
+      null,
+    );
+    expect(other.kernels[0]).toMatchObject({ launchKey: k.key, launchesSeen: 0 });
+  });
+
   it('keeps every kernel when the board is unknown', () => {
     const m = mergeTraces([summary(3, [passKernel('_Z3mma', 7, 1e6)], [], 'GPU-b')], null);
     expect(m.kernels).toHaveLength(1);
@@ -236,6 +251,19 @@ describe('a replay', () => {
     expect(noisy.ok && noisy.replay.validity).toContain('ci-not-reached');
     const one = analyseReplay(replayEvent(key('mma'), 400, 1e-3, [0]), 1e-3);
     expect(one.ok && one.replay.validity).toContain('too-few-windows');
+  });
+
+  it('refuses windows no meter can give, and reads numbers the library wrote as null', () => {
+    const e = replayEvent(key('mma'), 400, 1e-3);
+    const negative = analyseReplay({ ...e, windows: e.windows!.map((w) => ({ ...w, joules: -1 })) }, 1e-3);
+    expect(negative.ok).toBe(false);
+    expect(!negative.ok && negative.reason).toMatch(/meter anomaly/);
+    const line = JSON.stringify({ ...e, idleW: null, samplesS: [null, 1e-3] });
+    const [parsed] = parsePassEvents(line).events as ReplayEvent[];
+    expect(parsed!.idleW).toBeUndefined();
+    const a = analyseReplay(parsed!, 1e-3);
+    expect(a.ok && a.replay.idleW).toBe(0);
+    expect(a.ok && a.replay.timePerCallS).toBe(1e-3);
   });
 
   it('says why nothing was measured', () => {

@@ -31,6 +31,11 @@ export function analyseReplay(event: ReplayEvent, tracedTimePerCallS: number): R
   const totalJ = windows.reduce((s, w) => s + w.joules, 0);
   const totalCalls = windows.reduce((s, w) => s + w.calls, 0);
   const joulesPerCall = totalJ / totalCalls;
+  if (!(joulesPerCall > 0 && Number.isFinite(joulesPerCall)))
+    return {
+      ok: false,
+      reason: `the replay's energy windows add up to ${totalJ} J over ${totalCalls} calls (a meter anomaly)`,
+    };
   const ratio = (idx: readonly number[]) => {
     let j = 0;
     let c = 0;
@@ -45,7 +50,8 @@ export function analyseReplay(event: ReplayEvent, tracedTimePerCallS: number): R
     ratio,
     { resamples: 2000 },
   );
-  const timePerCallS = median(event.samplesS ?? []);
+  const samples = (event.samplesS ?? []).filter((x): x is number => x !== null && Number.isFinite(x));
+  const timePerCallS = samples.length > 0 ? median(samples) : 0;
   const validity: string[] = [];
   if (event.cancelled) validity.push('cancelled');
   if (event.groupFault) validity.push('incomplete');
@@ -59,6 +65,7 @@ export function analyseReplay(event: ReplayEvent, tracedTimePerCallS: number): R
   if (windows.some((w) => counterAnomaly(w, event.meter?.measured ?? true))) validity.push('counter-anomaly');
   if (
     tracedTimePerCallS > 0 &&
+    timePerCallS > 0 &&
     Math.abs(timePerCallS - tracedTimePerCallS) > 5e-6 &&
     Math.abs(timePerCallS / tracedTimePerCallS - 1) > REPLAY_TIME_TOLERANCE
   )
@@ -67,8 +74,8 @@ export function analyseReplay(event: ReplayEvent, tracedTimePerCallS: number): R
   return {
     ok: true,
     joulesPerCall,
-    ciLow: ci.low,
-    ciHigh: ci.high,
+    ciLow: Math.max(0, ci.low),
+    ciHigh: Math.max(0, ci.high),
     replay: {
       launchIndex: Math.max(1, Math.round(event.launchIndex)),
       valid: validity.length === 0,

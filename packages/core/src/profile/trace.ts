@@ -6,6 +6,8 @@ import type { ProfileLaunch } from './schema.js';
 
 export interface KernelTrace {
   key: string;
+  /** The key the launch callbacks gave this kernel (the replay's target); `key` unless the two name it apart. */
+  launchKey: string;
   symbol: string;
   name: string;
   launch: ProfileLaunch;
@@ -61,6 +63,7 @@ export function mergeTraces(summaries: readonly PassSummary[], boardUuid: string
       } else {
         byKey.set(k.key, {
           key: k.key,
+          launchKey: k.key,
           symbol: k.symbol,
           name: k.name,
           launch: { grid: k.grid, block: k.block, sharedMemBytes: k.sharedMemBytes },
@@ -85,14 +88,38 @@ export function mergeTraces(summaries: readonly PassSummary[], boardUuid: string
       runtimeOnly.set(r.symbol, (runtimeOnly.get(r.symbol) ?? 0) + r.launches);
   }
   for (const t of byKey.values()) {
-    t.launchesSeen = seen.get(t.key)?.seen ?? 0;
-    t.launchesCaptured = seen.get(t.key)?.captured ?? 0;
-    t.runtimeOnlyLaunches = runtimeOnly.get(t.symbol) ?? 0;
+    t.launchKey = seen.has(t.key) ? t.key : (launchKeyFor(t, seen.keys()) ?? t.key);
+    t.launchesSeen = seen.get(t.launchKey)?.seen ?? 0;
+    t.launchesCaptured = seen.get(t.launchKey)?.captured ?? 0;
+    t.runtimeOnlyLaunches = runtimeOnly.get(t.symbol) ?? runtimeOnly.get(t.name) ?? 0;
   }
   const kernels = [...byKey.values()].sort(
     (a, b) => b.gpuSeconds - a.gpuSeconds || a.key.localeCompare(b.key),
   );
   return { kernels, otherDevices, droppedRecords, intervalsTruncated };
+}
+
+/** The symbol part and the launch-configuration part of a key ("symbol|grid|block|smem"). */
+function splitKey(key: string): [string, string] {
+  const parts = key.split('|');
+  return [parts.slice(0, -3).join('|'), parts.slice(-3).join('|')];
+}
+
+/**
+ * The launch callbacks' key for a traced kernel whose keys differ only in how the symbol is spelled (a callback
+ * may name a kernel demangled, or without a prefix, where the activity record mangles it): the one launch key with
+ * the same configuration whose symbol is the kernel's symbol or name, or contains or is contained in it.
+ */
+function launchKeyFor(t: KernelTrace, launchKeys: Iterable<string>): string | null {
+  const [, config] = splitKey(t.key);
+  const matches: string[] = [];
+  for (const key of launchKeys) {
+    const [symbol, c] = splitKey(key);
+    if (c !== config || symbol === '') continue;
+    if (symbol === t.name || symbol === t.symbol || t.symbol.includes(symbol) || symbol.includes(t.symbol))
+      matches.push(key);
+  }
+  return matches.length === 1 ? matches[0]! : null;
 }
 
 /**
