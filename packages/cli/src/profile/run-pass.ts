@@ -1,6 +1,7 @@
 // Runs the profiled program once, unchanged, with etok's injection library in its environment. Its output is its
 // own (under --json its stdout goes to etok's stderr, so etok's stdout stays JSON). Ctrl-C reaches the program as
-// it would without etok; a file in the pass folder also tells a replay in progress to stop between calls.
+// it would without etok; a file in the pass folder also tells a replay in progress to stop between calls. A second
+// Ctrl-C kills the program.
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,6 +32,10 @@ export function runPass(
     });
     if (json) child.stdout?.pipe(io.stderr, { end: false });
     const removeHandler = io.onInterrupt(() => {
+      if (interrupted) {
+        child.kill('SIGKILL');
+        return;
+      }
       interrupted = true;
       try {
         writeFileSync(join(dir, 'cancel'), '');
