@@ -55,7 +55,9 @@ export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
       ? `build: CUDA ${caps.cudaVersion} kernels for ${caps.cudaArchitectures.replaceAll(';', ', ')}`
       : `build: CPU only (${caps.cudaReason})`,
   );
-  out.push(`profile: ${caps.profile ? 'etok profile can trace and replay CUDA programs' : `no (${caps.profileReason})`}`);
+  out.push(
+    `profile: ${caps.profile ? 'etok profile can trace and replay CUDA programs' : `no (${caps.profileReason})`}`,
+  );
   if (cudaRuntime) out.push(`cuda: ${cudaRuntime}`);
   out.push('');
   out.push(
