@@ -40,6 +40,7 @@ std::string DriverApi::load() {
   resolve(h, launchKernelEx, {"cuLaunchKernelEx"}, false, missing);
   resolve(h, funcGetParamInfo, {"cuFuncGetParamInfo"}, false, missing);
   resolve(h, kernelGetParamInfo, {"cuKernelGetParamInfo"}, false, missing);
+  resolve(h, funcGetName, {"cuFuncGetName"}, false, missing);
   resolve(h, memAlloc, {"cuMemAlloc_v2"}, true, missing);
   resolve(h, memFree, {"cuMemFree_v2"}, true, missing);
   resolve(h, memHostAlloc, {"cuMemHostAlloc"}, true, missing);

@@ -24,6 +24,7 @@ struct DriverApi {
   CUresult (*launchKernelEx)(const CUlaunchConfig*, CUfunction, void**, void**) = nullptr;  // CUDA 12.0+
   CUresult (*funcGetParamInfo)(CUfunction, size_t, size_t*, size_t*) = nullptr;             // CUDA 12.4+
   CUresult (*kernelGetParamInfo)(CUkernel, size_t, size_t*, size_t*) = nullptr;             // CUDA 12.4+
+  CUresult (*funcGetName)(const char**, CUfunction) = nullptr;                               // CUDA 12.3+
   CUresult (*memAlloc)(CUdeviceptr*, size_t) = nullptr;
   CUresult (*memFree)(CUdeviceptr) = nullptr;
   CUresult (*memHostAlloc)(void**, size_t, unsigned) = nullptr;

@@ -29,20 +29,44 @@ bool isCooperative(CUpti_CallbackId cbid) {
          cbid == CUPTI_DRIVER_TRACE_CBID_cuLaunchCooperativeKernel_ptsz;
 }
 
-/** The offset and size of argument `i`, or false past the last one. */
-bool argumentInfo(CUfunction f, size_t i, size_t& offset, size_t& size) {
-  DriverApi& d = driver();
-  CUresult rc = d.funcGetParamInfo(f, i, &offset, &size);
-  if (rc == CUDA_SUCCESS) return true;
-  // Launches may pass a library kernel handle (CUkernel) where a function is expected.
-  if (rc != CUDA_ERROR_INVALID_VALUE && d.kernelGetParamInfo) {
-    const CUresult rk = d.kernelGetParamInfo(reinterpret_cast<CUkernel>(f), i, &offset, &size);
-    if (rk == CUDA_SUCCESS) return true;
-    if (rk == CUDA_ERROR_INVALID_VALUE) return false;
+/** How a function's argument layout is asked for: cuFuncGetParamInfo, or cuKernelGetParamInfo when the launch
+    passed a library kernel handle (CUkernel) where a function is expected, as the runtime may. */
+class ArgumentLayout {
+ public:
+  explicit ArgumentLayout(CUfunction f) : f_(f) {
+    DriverApi& d = driver();
+    size_t offset = 0, size = 0;
+    const CUresult rf = d.funcGetParamInfo(f, 0, &offset, &size);
+    if (rf == CUDA_SUCCESS) return;
+    const CUresult rk = d.kernelGetParamInfo ? d.kernelGetParamInfo(reinterpret_cast<CUkernel>(f), 0, &offset, &size)
+                                             : CUDA_ERROR_NOT_FOUND;
+    if (rk == CUDA_SUCCESS) {
+      kernelHandle_ = true;
+      return;
+    }
+    // Both say "no argument 0" only for a function without arguments; anything else is a handle neither knows.
+    if (rf == CUDA_ERROR_INVALID_VALUE && (rk == CUDA_ERROR_INVALID_VALUE || !d.kernelGetParamInfo)) {
+      none_ = true;
+      return;
+    }
+    throw std::runtime_error("cuFuncGetParamInfo returned " + d.errorName(rf) + ": the kernel's arguments cannot be copied");
   }
-  if (rc == CUDA_ERROR_INVALID_VALUE) return false;
-  throw std::runtime_error("cuFuncGetParamInfo returned " + d.errorName(rc) + ": its arguments cannot be copied");
-}
+
+  /** The offset and size of argument `i`, or false past the last one. */
+  bool at(size_t i, size_t& offset, size_t& size) const {
+    if (none_) return false;
+    DriverApi& d = driver();
+    const CUresult rc = kernelHandle_ ? d.kernelGetParamInfo(reinterpret_cast<CUkernel>(f_), i, &offset, &size)
+                                      : d.funcGetParamInfo(f_, i, &offset, &size);
+    if (rc == CUDA_SUCCESS) return true;
+    if (rc == CUDA_ERROR_INVALID_VALUE) return false;
+    throw std::runtime_error("the argument layout query returned " + d.errorName(rc));
+  }
+
+ private:
+  CUfunction f_;
+  bool kernelHandle_ = false, none_ = false;
+};
 
 }  // namespace
 
@@ -66,7 +90,15 @@ bool isDriverLaunch(CUpti_CallbackId cbid) {
 
 LaunchKey keyOfDriverLaunch(CUpti_CallbackId cbid, const void* params, const char* symbol) {
   LaunchKey k;
-  k.symbol = symbol ? symbol : "";
+  if (symbol && *symbol) {
+    k.symbol = symbol;
+  } else {
+    // No name in the callback: ask the driver (the name CUPTI's activity records carry too).
+    const char* name = nullptr;
+    const CUfunction f = isEx(cbid) ? static_cast<const cuLaunchKernelEx_params*>(params)->f
+                                    : static_cast<const cuLaunchKernel_params*>(params)->f;
+    if (driver().funcGetName && driver().funcGetName(&name, f) == CUDA_SUCCESS && name) k.symbol = name;
+  }
   if (isEx(cbid)) {
     const CUlaunchConfig* c = static_cast<const cuLaunchKernelEx_params*>(params)->config;
     k.grid = {c->gridDimX, c->gridDimY, c->gridDimZ};
@@ -121,7 +153,8 @@ void CapturedLaunch::copyArguments(void** kernelParams, void** extra) {
           "cannot be copied");
     std::vector<std::pair<size_t, size_t>> slots;  // (where in bytes_, size)
     size_t offset = 0, size = 0;
-    for (size_t i = 0; argumentInfo(function_, i, offset, size); i++) {
+    const ArgumentLayout layout(function_);
+    for (size_t i = 0; layout.at(i, offset, size); i++) {
       const size_t at = (bytes_.size() + 7) & ~size_t{7};
       bytes_.resize(at + size);
       std::memcpy(bytes_.data() + at, kernelParams[i], size);
