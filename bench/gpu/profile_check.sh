@@ -8,7 +8,8 @@
 #      checksum the same in the plain run and in both profiled runs (memory restored exactly).
 #   2. examples/profile-torch (a transformer forward, an SDPA loop): plain, then profiled; checksums must agree.
 # Everything lands in $OUT: profile-*.json (etok.profile/v1), profile-*.txt (tables and program output),
-# plugin-two-kernels.json, profile-two-kernels.html, profile-check.json (every verdict), profile-check.log.
+# plugin-two-kernels.json, profile-two-kernels.md (etok report; the HTML report can be made from the JSON on any
+# machine), profile-check.json (every verdict), profile-check.log.
 set -uo pipefail
 BUDGET_S=${1:-300}
 OUT=${OUT:-$PWD/bench/gpu/out}
@@ -49,7 +50,7 @@ step "two kernels: etok bench --plugin, the same kernels alone (share: 90 s)"
 timeout "$(share 90)" $ETOK bench --device cuda:0 --meter nvml:0 --plugin "$TK/libtwo_kernels_mma.so" \
   --plugin "$TK/libtwo_kernels_copy.so" --variants two-kernels-mma,two-kernels-copy --time-budget 6 \
   --out "$OUT/plugin-two-kernels.json"
-$ETOK report "$OUT/profile-two-kernels.json" --format html --out "$OUT/profile-two-kernels.html"
+$ETOK report "$OUT/profile-two-kernels.json" --format md --out "$OUT/profile-two-kernels.md"
 
 for prog in transformer_forward sdpa_loop; do
   case $prog in
