@@ -184,12 +184,12 @@ describe('etok tpf', () => {
   });
 
   it.each([
-    [['--pue', '0.9'], /--pue 0.9 is not valid; PUE .* ≥ 1/],
-    [['--util', '0'], /--util 0 is not valid; utilization U is in \(0, 1\]/],
-    [['--util', '1.5'], /--util 1.5 is not valid/],
-    [['--theta', '0'], /--theta 0 is not valid/],
-    [['--theta', '-2'], /--theta -2 is not valid/],
-    [['--facility-power', '0'], /--facility-power 0 is not valid/],
+    [['--pue', '0.9'], /--pue '0\.9' is not valid; expected a PUE ≥ 1/],
+    [['--util', '0'], /--util '0' is not valid; expected a utilization in \(0, 1\]/],
+    [['--util', '1.5'], /--util '1\.5' is not valid/],
+    [['--theta', '0'], /--theta '0' is not valid; expected θ > 0/],
+    [['--theta', '-2'], /--theta '-2' is not valid/],
+    [['--facility-power', '0'], /--facility-power '0' is not valid; expected watts > 0/],
     [['--keff', 'fast'], /--keff 'fast' is not a number/],
     [['--sweep', 'pue=0.5:1'], /--pue 0.5 is not valid/],
     [['--sweep', 'watts=1:2'], /unknown parameter 'watts'/],

@@ -214,7 +214,7 @@ const CASES: Case[] = [
     name: 'bench: --out is a directory',
     args: (d) => ['bench', '--json', '--out', join(d, 'dir.json'), ...TINY],
     exit: 2,
-    says: /cannot write results file .*dir\.json: it is a directory/,
+    says: /--out .*dir\.json is a directory; etok writes its output to a regular file/,
   },
   {
     name: 'bench: --out in a missing directory',
@@ -271,7 +271,7 @@ const CASES: Case[] = [
     name: 'measure: --regions --out is a directory',
     args: (d) => ['measure', '--json', '--regions', '--out', join(d, 'dir.json'), '--', 'true'],
     exit: 2,
-    says: /cannot write results file .*it is a directory/,
+    says: /--out .*dir\.json is a directory; etok writes its output to a regular file/,
   },
   {
     name: 'measure: the command crashes (failed measurement)',
@@ -365,19 +365,19 @@ const CASES: Case[] = [
     name: 'tpf: negative facility power',
     args: () => ['tpf', '--results', TPF_FIXTURE, '--facility-power', '-5'],
     exit: 2,
-    says: /--facility-power -5 is not valid/,
+    says: /--facility-power '-5' is not valid; expected watts > 0/,
   },
   {
     name: 'tpf: facility power that overflows a double',
     args: () => ['tpf', '--results', TPF_FIXTURE, '--facility-power', '1e400'],
     exit: 2,
-    says: /--facility-power Infinity is not valid/,
+    says: /--facility-power '1e400' is not valid; expected watts > 0/,
   },
   {
     name: 'tpf: zero utilization',
     args: () => ['tpf', '--results', TPF_FIXTURE, '--facility-power', '20M', '--util', '0'],
     exit: 2,
-    says: /--util 0 is not valid/,
+    says: /--util '0' is not valid; expected a utilization in \(0, 1\]/,
   },
   {
     name: 'tpf: truncated results file',
@@ -414,7 +414,7 @@ const CASES: Case[] = [
     name: 'report: --out is a directory',
     args: () => ['report', FIXTURE, '--out', 'dir.json'],
     exit: 2,
-    says: /cannot write dir\.json/,
+    says: /--out dir\.json is a directory; etok writes its output to a regular file/,
   },
   {
     name: 'report: PUE below 1',

@@ -111,7 +111,7 @@ int etok_reprepare(void* handle, int device) {
   return guarded([&] {
     Handle& h = *static_cast<Handle*>(handle);
     h.kernel.reset();
-    h.kernel = prepareCuda(h.problem, h.inputs, device);
+    h.kernel = prepareCuda(h.problem, *h.inputs, device);
   });
 }
 

@@ -5,6 +5,7 @@
 #   bash bench/gpu/session.sh 440 sweep-decode    the decode sweep (bench/gpu/sweep_decode.py)
 #   bash bench/gpu/session.sh 470 sweep-hopper    the Hopper sweep (bench/gpu/sweep_hopper.py)
 #   bash bench/gpu/session.sh 440 peers           etok beside PyTorch (--peer torch) and Python kernels (--python)
+#   bash bench/gpu/session.sh 300 profile         `etok profile` against ground truth (bench/gpu/profile_check.sh)
 # BUDGET_S (first argument) is when the last step must be done; each step gets a share and is cut at its share,
 # so one hung step cannot take the others' time. Everything lands in $OUT (keep it to a few files):
 #   session.log          everything printed: nvidia-smi, SASS instruction counts, each step's table
@@ -40,6 +41,14 @@ if [ "${2:-}" = "sweep-hopper" ]; then
   #   bash bench/gpu/session.sh 470 sweep-hopper
   step "Hopper sweep (share: what is left, $(left) s)"
   timeout "$(left)" python3 "$ROOT/bench/gpu/sweep_hopper.py" --out "$OUT" --build-dir "$B/gpu" --budget-s $(($(left) - 10))
+  step "done"
+  ls -la "$OUT"
+  exit 0
+fi
+
+if [ "${2:-}" = "profile" ]; then
+  step "etok profile against etok bench --plugin, and programs unchanged by profiling (share: what is left)"
+  ETOK_BUNDLE_DIR="$B" bash "$ROOT/bench/gpu/profile_check.sh" $(($(left) - 5))
   step "done"
   ls -la "$OUT"
   exit 0

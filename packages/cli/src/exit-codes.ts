@@ -1,28 +1,15 @@
-// The one place that maps errors to exit statuses (SPEC §6): 0 success, 1 failed measurement, 2 bad usage.
-import { isUsageError, stripControl } from '@etok/core';
+// Exit statuses (0 success, 1 failed measurement, 2 bad usage, 130 interrupted); which errors are which is core's
+// error catalogue.
+import { exitStatusOf, stripControl } from '@etok/core';
 
 export const EXIT_OK = 0;
 export const EXIT_MEASUREMENT_FAILED = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_INTERRUPTED = 130;
 
-/** Codes from the addon that mean the user asked for something this machine or build cannot do (a meter that is
-    not here counts: the library or powercap tree is missing before anything is measured). */
-const NATIVE_USAGE_CODES = new Set([
-  'BAD_SHAPE',
-  'NVML_UNAVAILABLE',
-  'RAPL_UNAVAILABLE',
-  'BAD_USAGE',
-  'UNKNOWN_METER',
-  'UNKNOWN_DEVICE',
-  'CUDA_NOT_COMPILED',
-]);
-
+/** The exit status of an error that ends a command, from core's error catalogue (2 bad usage, else 1). */
 export function exitCodeFor(error: unknown): number {
-  if (isUsageError(error)) return EXIT_USAGE;
-  const code = (error as { code?: unknown })?.code;
-  if (typeof code === 'string' && NATIVE_USAGE_CODES.has(code)) return EXIT_USAGE;
-  return EXIT_MEASUREMENT_FAILED;
+  return exitStatusOf(error);
 }
 
 /** Errors we raised on purpose print one line; anything else is a bug and prints what to report. */

@@ -83,7 +83,7 @@ describe('analyseMeasurement', () => {
   });
 });
 
-describe('counter anomalies (fault injection, issue 10)', () => {
+describe('counter anomalies (fault injection)', () => {
   const steady = [1, 2, 3, 4, 5].map(() => ({ joules: 30, calls: 10, seconds: 0.25 }));
   const measured = (r: RawMeasurement): RawMeasurement => ({
     ...r,

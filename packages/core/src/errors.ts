@@ -1,4 +1,5 @@
-// Errors that cross package boundaries carry a stable code; the CLI maps codes to exit statuses in one place.
+// Errors that cross package boundaries carry a stable code; what each code means is in error-catalogue.ts.
+import { errorEntry } from './error-catalogue.js';
 
 export type EtokErrorCode =
   | 'BAD_USAGE'
@@ -20,17 +21,10 @@ export class EtokError extends Error {
   }
 }
 
-/** Errors caused by what the user typed or handed in (exit 2), as opposed to a failed measurement (exit 1). */
+/** Errors caused by what the user typed or handed in, or this machine cannot do (exit 2), as opposed to a failed
+ *  measurement (exit 1): the error catalogue decides. */
 export function isUsageError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
-  return (
-    code === 'BAD_USAGE' ||
-    code === 'BAD_VARIANT' ||
-    code === 'BAD_SHAPE' ||
-    code === 'BAD_RESULTS' ||
-    code === 'TOO_LARGE' ||
-    code === 'UNKNOWN_DEVICE' ||
-    code === 'UNKNOWN_METER'
-  );
+  return typeof code === 'string' && errorEntry(code)?.exit === 2;
 }

@@ -85,7 +85,7 @@ export function peerComparisons(measurements: readonly Measurement[]): PeerCompa
       out.push({
         id: etok.id,
         family,
-        implementation: (best as { implementation?: string }).implementation ?? family,
+        implementation: best.implementation ?? family,
         etok,
         peer,
         joulesPerTokenRatio: peer.energy.joulesPerToken / etok.energy.joulesPerToken,

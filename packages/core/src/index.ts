@@ -2,6 +2,7 @@ export * from './analyse-measurement.js';
 export * from './bench-plan.js';
 export * from './compare.js';
 export * from './disclosure/index.js';
+export * from './error-catalogue.js';
 export * from './errors.js';
 export * from './families.js';
 export * from './gates.js';
@@ -20,6 +21,7 @@ export {
   parseDeclaredLever,
 } from './phi.js';
 export * from './production-function.js';
+export * from './profile/index.js';
 export * from './quality.js';
 export * from './results-document.js';
 export * from './results-file.js';
@@ -32,6 +34,6 @@ export {
   type JointBootstrap,
   type ResamplingMethod,
 } from './statistics/window-bootstrap.js';
-// Analytics (issue 7): units, gates, Φ and attribution, the production function, model scaling.
+// Analytics: units, gates, Φ and attribution, the production function, model scaling.
 export * from './units.js';
 export * from './validity.js';

@@ -142,7 +142,10 @@ const NO_SKIP = new Set<string>();
 const mlaCache = new Map<string, boolean>();
 const isMla = (variant: string) => {
   let v = mlaCache.get(variant);
-  if (v === undefined) mlaCache.set(variant, (v = parseVariant(variant).mla));
+  if (v === undefined) {
+    v = parseVariant(variant).mla;
+    mlaCache.set(variant, v);
+  }
   return v;
 };
 
@@ -268,9 +271,7 @@ function buildSet(b: Judged, s: Judged, settings: BootstrapSettings): PhiSet {
     secondsPerToken: secondsPerTokenOf(s.m),
     relErrorVsDense: s.m.quality.relErrorVsDense,
     ...(s.m.quality.sample ? { qualitySample: s.m.quality.sample } : {}),
-    ...((s.m as { implementation?: string }).implementation
-      ? { implementation: (s.m as { implementation?: string }).implementation }
-      : {}),
+    ...(s.m.implementation ? { implementation: s.m.implementation } : {}),
   };
   const warnings = measurementWarnings(s.m);
   if (reasons.length > 0)

@@ -21,6 +21,14 @@ export const MeterInfoSchema = z.looseObject({
   boundary: z.string(),
   updatePeriodMs: nonNegative,
   idleW: nonNegative,
+  /** How the number is obtained, in words (the model's coefficients, the NVML method). */
+  note: z.string().optional(),
+  /** Why this meter (auto's reason, or "requested: nvml:0"). */
+  choice: z.string().optional(),
+  /** The exact call or file read. */
+  source: z.string().optional(),
+  /** > 0 when the source is a trailing average (windows must be much longer). */
+  averagingWindowMs: nonNegative.optional(),
 });
 
 export const EnergyWindowSchema = z.looseObject({
@@ -29,6 +37,14 @@ export const EnergyWindowSchema = z.looseObject({
   joules: finite,
   /** Calls inside the window: whole for in-process executors, counted from the rate for child executors. */
   calls: nonNegative,
+  /** Instant power integrated over the same window beside an energy counter (the cross-check). */
+  sampledJoules: finite.optional(),
+  throttled: z.boolean().optional(),
+  clockEvents: z.array(z.string()).optional(),
+  /** The engine saw a meter anomaly inside the window. */
+  anomaly: z.string().optional(),
+  temperatureC: finite.optional(),
+  smClockMHz: z.tuple([finite, finite]).optional(),
 });
 
 export const TimeStatsSchema = z.looseObject({
@@ -37,6 +53,15 @@ export const TimeStatsSchema = z.looseObject({
   ciLowS: nonNegative,
   ciHighS: nonNegative,
   samples: z.number().int().nonnegative(),
+  /** Samples beyond 3 IQR: counted, never dropped. */
+  outliers: z.number().int().nonnegative().optional(),
+  /** Calls right after the caches were evicted. */
+  coldMedianS: nonNegative.optional(),
+  coldSamples: z.number().int().nonnegative().optional(),
+  /** Time per call back to back inside the energy windows (what J/call is over). */
+  hotMeanS: nonNegative.optional(),
+  /** Why timing stopped: noise-target, plateau or time-limit. */
+  stopReason: z.string().optional(),
 });
 
 export const EnergyStatsSchema = z.looseObject({
@@ -51,6 +76,16 @@ export const EnergyStatsSchema = z.looseObject({
   ciLowJoulesPerToken: finite.optional(),
   ciHighJoulesPerToken: finite.optional(),
   idleJoulesPerCall: finite.optional(),
+  /** The counter against integrated instant power over the same windows. */
+  crossCheck: z
+    .looseObject({
+      source: z.string(),
+      windows: z.number().int().nonnegative(),
+      counterJoules: finite,
+      sampledJoules: finite,
+      relativeGap: finite,
+    })
+    .optional(),
 });
 
 /** The part of the output the fp64 references checked, when the whole was above their budget (the errors are
@@ -86,6 +121,34 @@ export const PeerSchema = z.looseObject({
   leverSet: z.string(),
 });
 
+export const ProvenanceSchema = z.looseObject({
+  /** Why the energy windows stopped: ci-target, max-trials, time-budget, precision-limit, cancelled, meter-fault. */
+  stopReason: z.string(),
+  /** The window rule for these windows (seconds). */
+  windowTargetS: nonNegative,
+  trials: z.number().int().nonnegative(),
+  idleW: nonNegative,
+  meterUpdatePeriodMs: nonNegative,
+  /** What ran, in the executor's own words (kernel path, grid, splits, knobs). */
+  kernelPath: z.string().optional(),
+  implementation: z
+    .looseObject({
+      name: z.string().optional(),
+      framework: z.string().optional(),
+      version: z.string().optional(),
+    })
+    .optional(),
+});
+
+/** A configuration that ended without a measurement. */
+export const FailureSchema = z.looseObject({
+  id: z.string(),
+  code: z.string(),
+  message: z.string(),
+  /** What else is known (a Python traceback). */
+  detail: z.string().optional(),
+});
+
 export const MeasurementSchema = z
   .looseObject({
     id: z.string(),
@@ -110,6 +173,26 @@ export const MeasurementSchema = z
     validity: z.array(z.string()).optional(),
     /** Precision warnings (`ci-not-reached`): the row is used, with its wider interval. */
     warnings: z.array(z.string()).optional(),
+    /** Why the energy phase ended early for the whole group (a meter fault). */
+    incomplete: z.string().optional(),
+    /** The energy windows were interleaved with the group's other members; `group` names the group. */
+    interleaved: z.boolean().optional(),
+    group: z.string().optional(),
+    /** How the engine got the numbers: its stop reasons, the window rule, what ran. */
+    provenance: ProvenanceSchema.optional(),
+    /** A user's plugin (`--plugin`) or Python callable (`--python`) computed the row. */
+    plugin: z.looseObject({ name: z.string(), path: z.string() }).optional(),
+    python: z.looseObject({ file: z.string(), name: z.string() }).optional(),
+    /** A user's ONNX model (`--onnx`): its file, runtime and inputs. */
+    onnx: z
+      .looseObject({ file: z.string(), ortVersion: z.string(), executionProvider: z.string() })
+      .optional(),
+    /** A region of a marked program (`etok measure --regions`). */
+    region: z.looseObject({ name: z.string(), windows: z.number(), costUnknown: z.boolean() }).optional(),
+    /** Why flops and bytes are 0 (not derived for an arbitrary model). */
+    cost: z.string().optional(),
+    /** In a peer family's view of a file (families.ts): who computed the row, e.g. "torch:sdpa-flash 2.11.0". */
+    implementation: z.string().optional(),
   })
   .superRefine((m, ctx) => {
     // Energy and time that no real measurement can have: a usable row must cost something and take time. An invalid
@@ -133,7 +216,7 @@ export const ResultsSchema = z.looseObject({
   schema: z.literal(RESULTS_SCHEMA_ID),
   createdAt: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO-8601 date'),
   complete: z.boolean(),
-  tool: z.looseObject({ name: z.literal('etok'), version: z.string() }),
+  tool: z.looseObject({ name: z.literal('etok'), version: z.string(), commit: z.string().optional() }),
   device: z.looseObject({
     id: z.string().regex(/^(cpu|cuda:\d+)$/, 'must be cpu or cuda:N'),
     name: z.string(),
@@ -145,11 +228,27 @@ export const ResultsSchema = z.looseObject({
     overhead: nonNegative,
   }),
   measurements: z.array(MeasurementSchema),
+  /** The command line that made the file. */
+  command: z.array(z.string()).optional(),
+  host: z.record(z.string(), z.unknown()).optional(),
+  failures: z.array(FailureSchema).optional(),
+  /** Configurations not measured because their implementation declined them (not failures). */
+  skipped: z.array(z.looseObject({ id: z.string(), reason: z.string() })).optional(),
+  /** Lever sets with no implementation in a requested peer family, and why. */
+  noPeers: z.array(z.looseObject({ of: z.string(), family: z.string(), reason: z.string() })).optional(),
+  /** How bench was asked to measure: suite, inputs, timing, targets, the CPU kernels' vector path. */
+  plan: z.record(z.string(), z.unknown()).optional(),
+  /** Power over the energy phases, same clock as the windows. */
+  timeline: z.array(z.looseObject({ tNs: finite, watts: finite })).optional(),
+  /** A scheduler's own provenance (etok fleet: job ids, node names). */
+  provenance: z.record(z.string(), z.unknown()).optional(),
 });
 
 export type MeterInfo = z.infer<typeof MeterInfoSchema>;
 export type ExecutorKind = z.infer<typeof ExecutorKindSchema>;
 export type Peer = z.infer<typeof PeerSchema>;
+export type Provenance = z.infer<typeof ProvenanceSchema>;
+export type Failure = z.infer<typeof FailureSchema>;
 export type EnergyWindow = z.infer<typeof EnergyWindowSchema>;
 export type TimeStats = z.infer<typeof TimeStatsSchema>;
 export type EnergyStats = z.infer<typeof EnergyStatsSchema>;

@@ -9,6 +9,17 @@ export interface NativeCapabilities {
   cudaReason: string;
   /** Why no CUDA device can be used at run time (empty when one can). */
   cudaRuntimeReason: string;
+  /** `etok profile`'s injection library was built (CUDA and CUPTI headers were found). */
+  profile: boolean;
+  /** Why not, when not. */
+  profileReason: string;
+}
+
+/** A library `etok profile` loads at run time: the file that loaded, or why none did and what to do. */
+export interface NativeLibraryProbe {
+  ok: boolean;
+  path: string;
+  reason: string;
 }
 
 export interface NativeCpuDevice {
@@ -315,6 +326,8 @@ export interface NativeBinding {
     updatePeriodMs: number,
   ): number;
   capabilities(): NativeCapabilities;
+  /** Loads the CUDA driver (cuInit, a device count) and CUPTI as `etok profile`'s injection library will. */
+  profileSupport(): { cudaDriver: NativeLibraryProbe; cupti: NativeLibraryProbe };
   listDevices(): NativeDevice[];
   listMeters(): NativeMeterAvailability[];
   Meter: new (id: string, device?: string, modelUtilization?: string) => NativeMeterHandle;

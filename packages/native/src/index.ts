@@ -24,6 +24,7 @@ export { type MeasureHandle, measure, measureGroup } from './measure.js';
 export { engineTimingDefaults, openMeter, windowTargetS } from './meters.js';
 export { type PluginProbe, PluginProbeError, probePlugin } from './plugin-probe.js';
 export { inspectPlugin, pluginCost } from './plugins.js';
+export { PROFILE_INJECTION_FILE, probeProfileLibraries, profileInjectionLibrary } from './profile.js';
 export {
   type ExecutorTimeouts,
   listPythonCallables,

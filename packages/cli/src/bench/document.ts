@@ -1,27 +1,22 @@
 // The results document of `etok bench`: the header written before anything is measured (so a crash still leaves a
 // valid file), the plan block, and the meter as the engine described it once it has opened it.
 import { resolve } from 'node:path';
-import { type BenchPlan, createResults, EtokError, type NoPeer, type Results } from '@etok/core';
+import {
+  type BenchPlan,
+  createResults,
+  EtokError,
+  type Failure,
+  type NoPeer,
+  type Results,
+} from '@etok/core';
 import type { NativeMeasureResult } from '@etok/native';
 import { hostInfo, toolCommit, toolVersion } from '../provenance.js';
 
 /** A configuration that ended without a measurement: its code, one line, and the detail (e.g. a traceback). */
-export interface FailureEntry {
-  id: string;
-  code: string;
-  message: string;
-  detail?: string;
-}
+export type FailureEntry = Failure;
 
-export type BenchDocument = Results & {
-  failures: FailureEntry[];
-  /** Configurations not measured because their implementation does not support them (not failures). */
-  skipped?: { id: string; reason: string }[];
-  /** Lever sets with no implementation in a requested peer family, and why. */
-  noPeers?: NoPeer[];
-  plan?: Record<string, unknown>;
-  timeline?: { tNs: number; watts: number }[];
-};
+/** The results document bench writes: every field is declared in core's schema; failures are always present. */
+export type BenchDocument = Results & { failures: Failure[] };
 
 export function defaultOutPath(cwd: string): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
@@ -97,7 +92,7 @@ export function createBenchDocument(h: DocumentHeader): BenchDocument {
     host: hostInfo(),
   }) as BenchDocument;
   const provenance = schedulerProvenance();
-  if (provenance) (doc as { provenance?: unknown }).provenance = provenance;
+  if (provenance) doc.provenance = provenance;
   doc.plan = {
     suite: h.suite,
     profile: h.plan.profile,
@@ -110,6 +105,6 @@ export function createBenchDocument(h: DocumentHeader): BenchDocument {
     ...(h.cpuIsa ? { cpuIsa: h.cpuIsa } : {}),
     cpuInt8Dot: process.env.ETOK_CPU_INT8_DOT === '1',
   };
-  if (h.noPeers.length > 0) doc.noPeers = h.noPeers;
+  if (h.noPeers.length > 0) doc.noPeers = h.noPeers.map((n) => ({ ...n }));
   return doc;
 }

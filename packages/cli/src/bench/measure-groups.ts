@@ -6,7 +6,13 @@
 // of the group is measured); one whose implementation does not support the problem is `skipped`; a crash of the
 // measuring process measures the group's members again one by one; a meter fault keeps every finished window
 // (marked incomplete) and ends the run.
-import { analyseMeasurement, type BenchConfig, type BenchPlan, type BenchRequest } from '@etok/core';
+import {
+  analyseMeasurement,
+  type BenchConfig,
+  type BenchPlan,
+  type BenchRequest,
+  failsOneConfiguration,
+} from '@etok/core';
 import {
   measureGroup,
   measureGroupIsolated,
@@ -19,19 +25,6 @@ import { ortExecutor } from '../onnx/executor-spec.js';
 import type { ProgressBar } from '../output/progress.js';
 import { writeJsonAtomic } from '../output/results-writer.js';
 import { type BenchDocument, meterHeader } from './document.js';
-
-/** Errors of a whole group that fail its configurations, not the run: the group is measured again one by one. */
-const PER_CONFIG_FAILURES = new Set([
-  'KERNEL_CRASHED',
-  'KERNEL_HUNG',
-  'CALL_TOO_SLOW',
-  'BAD_SHAPE',
-  'CUDA_NOT_COMPILED',
-  'PLUGIN_SETUP',
-  'PLUGIN_RUN',
-  'PLUGIN_OUTPUT',
-  'PLUGIN_DEVICE',
-]);
 
 export interface GroupRunOptions {
   plan: BenchPlan;
@@ -164,7 +157,8 @@ export async function measureGroups(groups: BenchConfig[][], o: GroupRunOptions)
     } catch (error) {
       const code = String((error as { code?: unknown }).code ?? 'INTERNAL');
       if (code === 'CANCELLED' && o.interrupted()) break; // Ctrl-C arrived before this group started
-      const perConfig = PER_CONFIG_FAILURES.has(code) && !(code === 'KERNEL_CRASHED' && o.stopOnCrash);
+      // The error catalogue says which errors fail one configuration (the sweep goes on) and which end the run.
+      const perConfig = failsOneConfiguration(code) && !(code === 'KERNEL_CRASHED' && o.stopOnCrash);
       // A crash or a problem this backend cannot run: measure the rest of its group alone. A meter or device
       // failure before any window ends the run (the board is gone, or later numbers would be wrong).
       if (perConfig && group.length > 1) {

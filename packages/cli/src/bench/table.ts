@@ -1,6 +1,7 @@
 // What `etok bench` prints: the energy source line, one row per measurement, and each lever set's best peer beside
 // etok's kernel. Printing never measures; every joule figure carries its source (measured or modeled).
 import {
+  formatQuantity,
   type Measurement,
   peerComparisons,
   precisionText,
@@ -8,7 +9,7 @@ import {
   relErrorText,
   statusOf,
 } from '@etok/core';
-import { type Column, renderTable, si } from '../output/table.js';
+import { type Column, renderTable } from '../output/table.js';
 import type { BenchDocument } from './document.js';
 
 export function energySourceLine(meter: Results['meter']): string {
@@ -18,7 +19,9 @@ export function energySourceLine(meter: Results['meter']): string {
 }
 
 function ci(low: number | undefined, high: number | undefined): string {
-  return low !== undefined && high !== undefined ? `${si(low, 'J')}…${si(high, 'J')}` : '—';
+  return low !== undefined && high !== undefined
+    ? `${formatQuantity(low, 'J')}…${formatQuantity(high, 'J')}`
+    : '—';
 }
 
 /** "yes", "yes (CI ±4.1%, target ±3%)" for a usable but imprecise row, or "no: drift" for an invalid one. */
@@ -54,11 +57,11 @@ export function measurementRows(
       m.variant,
       m.phase,
       `b${s.batch} ctx${s.kvLen}${m.phase === 'prefill' ? ` q${s.qLen}` : ''} ${m.dtype}`,
-      si(m.time.medianS, 's'),
-      si(e.joulesPerCall, 'J'),
+      formatQuantity(m.time.medianS, 's'),
+      formatQuantity(e.joulesPerCall, 'J'),
       ci(e.ciLowJoulesPerCall, e.ciHighJoulesPerCall),
-      si(e.joulesPerToken, 'J'),
-      si(e.avgPowerW, 'W'),
+      formatQuantity(e.joulesPerToken, 'J'),
+      formatQuantity(e.avgPowerW, 'W'),
       relErrorText(m.quality.relErrorVsDense, m.quality.sample, '—'),
       usableText(m, ciTarget),
     ];
@@ -75,12 +78,12 @@ export function timeEnergyNotes(measurements: Measurement[]): string[] {
   const notes: string[] = [];
   for (const m of measurements) {
     const e = m.energy;
-    const hot = (m.time as { hotMeanS?: number }).hotMeanS;
+    const hot = m.time.hotMeanS;
     if (!(e.joulesPerCall > 0) || !(e.avgPowerW > 0) || hot === undefined) continue;
     const product = m.time.medianS * e.avgPowerW;
     if (Math.abs(product - e.joulesPerCall) / e.joulesPerCall <= 0.05) continue;
     notes.push(
-      `${m.variant}: J/call = avg W × ${si(hot, 's')} a call back to back in the energy windows; the median synchronised call (time/call) took ${si(m.time.medianS, 's')}`,
+      `${m.variant}: J/call = avg W × ${formatQuantity(hot, 's')} a call back to back in the energy windows; the median synchronised call (time/call) took ${formatQuantity(m.time.medianS, 's')}`,
     );
   }
   return notes.length > 0
@@ -104,14 +107,14 @@ export function peerTable(doc: BenchDocument): string {
     rows.push([
       e.id,
       `${implementation}${pv}`,
-      si(e.time.medianS, 's'),
-      si(p.time.medianS, 's'),
-      si(e.energy.joulesPerToken, 'J'),
+      formatQuantity(e.time.medianS, 's'),
+      formatQuantity(p.time.medianS, 's'),
+      formatQuantity(e.energy.joulesPerToken, 'J'),
       ci(
         e.energy.ciLowJoulesPerToken as number | undefined,
         e.energy.ciHighJoulesPerToken as number | undefined,
       ),
-      si(p.energy.joulesPerToken, 'J'),
+      formatQuantity(p.energy.joulesPerToken, 'J'),
       ci(
         p.energy.ciLowJoulesPerToken as number | undefined,
         p.energy.ciHighJoulesPerToken as number | undefined,

@@ -8,6 +8,7 @@ import {
   EtokError,
   type ExternalCostFn,
   type ExternalVariant,
+  formatQuantity,
   layoutVariant,
   planBench,
   withPeers,
@@ -27,7 +28,7 @@ import { requestedPeers } from '../onnx/options.js';
 import { flag, type ParsedArgs, parseNumber, stringOption } from '../options.js';
 import { ProgressBar } from '../output/progress.js';
 import { writeJsonAtomic } from '../output/results-writer.js';
-import { renderTable, si } from '../output/table.js';
+import { renderTable } from '../output/table.js';
 
 export { spec } from '../bench/options.js';
 export { requestFromArgs } from '../bench/request.js';
@@ -174,7 +175,7 @@ export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
     const own = doc.measurements.filter((m) => !m.peer);
     const { columns, rows } = measurementRows(own, !doc.meter.measured, plan.timing.energyCiTarget);
     io.stdout.write(
-      `${energySourceLine(doc.meter)}; idle ${si(doc.meter.idleW, 'W')}; accounting boundary ${doc.accounting.boundary}, PUE ${doc.accounting.pue}\n`,
+      `${energySourceLine(doc.meter)}; idle ${formatQuantity(doc.meter.idleW, 'W')}; accounting boundary ${doc.accounting.boundary}, PUE ${doc.accounting.pue}\n`,
     );
     io.stdout.write(renderTable(columns, rows));
     for (const line of timeEnergyNotes(own)) io.stdout.write(`${line}\n`);
@@ -190,7 +191,7 @@ export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
     io.stderr.write(
       `etok bench: measurement failed: ${fatal.message} (${String(fatal.code ?? '')}); ${doc.measurements.length} finished measurement(s) kept in ${outPath}\n`,
     );
-    return exitCodeFor(fatal) === 2 ? 2 : EXIT_MEASUREMENT_FAILED;
+    return exitCodeFor(fatal);
   }
   if (interrupted) {
     io.stderr.write(

@@ -27,6 +27,8 @@ export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
       ? { cudaVersion: caps.cudaVersion, cudaArchitectures: caps.cudaArchitectures.split(';') }
       : {}),
     ...(caps.cuda ? {} : { reason: caps.cudaReason }),
+    profile: caps.profile,
+    ...(caps.profile ? {} : { profileReason: caps.profileReason }),
   };
   const cudaRuntime = devices.some((d) => d.kind === 'cuda') ? undefined : caps.cudaRuntimeReason;
   // The vector path the CPU kernels run (the CPU may support more: simd), or why ETOK_CPU_ISA cannot be honoured.
@@ -52,6 +54,9 @@ export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
     caps.cuda
       ? `build: CUDA ${caps.cudaVersion} kernels for ${caps.cudaArchitectures.replaceAll(';', ', ')}`
       : `build: CPU only (${caps.cudaReason})`,
+  );
+  out.push(
+    `profile: ${caps.profile ? 'etok profile can trace and replay CUDA programs' : `no (${caps.profileReason})`}`,
   );
   if (cudaRuntime) out.push(`cuda: ${cudaRuntime}`);
   out.push('');

@@ -21,6 +21,10 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: 'energy, time and average power of any command (etok measure -- CMD ARGS…)',
     load: () => import('./measure.js'),
   },
+  profile: {
+    summary: 'joules per kernel in an unmodified CUDA program (etok profile -- CMD ARGS…)',
+    load: () => import('./profile.js'),
+  },
   phi: {
     summary: 'Φ per lever set against a baseline, Shapley attribution and interaction',
     load: () => import('./phi.js'),

@@ -1,7 +1,7 @@
 // `etok report RESULTS…`: the energy disclosure (the paper's six dimensions) as markdown, LaTeX, JSON or a
 // self-contained HTML page with charts. The report is built and rendered by @etok/core (disclosure/); this file
 // parses flags, reads files and writes the output.
-import { buildDisclosure, EtokError, REPORT_FORMATS, renderReport } from '@etok/core';
+import { buildDisclosure, EtokError, REPORT_FORMATS, renderProfile, renderReport } from '@etok/core';
 import { canonicalVariant } from '@etok/kernels';
 import { checkOutputPath } from '../files/output-file.js';
 import type { CommandIo } from '../io.js';
@@ -22,12 +22,14 @@ import {
 } from '../option-fragments.js';
 import { type CommandSpec, choiceOption, flag, type ParsedArgs, stringOption } from '../options.js';
 import { writeTextAtomic } from '../output/text-writer.js';
+import { readProfileIfAny } from '../profile/report-input.js';
 import { readResultsFile } from '../results-input.js';
 
 export const spec: CommandSpec = {
   name: 'report',
   summary: 'energy disclosure (six dimensions) as markdown, LaTeX, JSON or HTML with charts',
-  usage: 'etok report RESULTS… [--format md|latex|json|html] [--out FILE] [--facility-power W] [--pue X] …',
+  usage:
+    'etok report RESULTS…|PROFILE [--format md|latex|json|html] [--out FILE] [--facility-power W] [--pue X] …',
   options: [
     {
       name: 'format',
@@ -59,6 +61,7 @@ export const spec: CommandSpec = {
     'Every figure is labelled measured, MODELED, declared, derived or missing; every joule figure names its meter,',
     'method and boundary. Invalid measurements are shown marked, with their reasons, and enter no derived figure.',
     '--json is --format json. Files from the same device, meter and accounting are reported as one run.',
+    'A profile (etok profile --out) is reported on its own: its kernel table, closure and energy-by-kernel chart.',
     '',
     'examples:',
     '  etok report r.json --format html --out r.html',
@@ -89,26 +92,32 @@ export async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
     variant: stringOption(args, 'variant'),
     baseline: stringOption(args, 'baseline'),
   };
-  const sources = args.positionals.map((p) => ({ results: readResultsFile(p, io.cwd), source: p }));
-  if (options.variant !== undefined) {
-    // A lever set the results do not hold is a mistake to name, not a "missing" headline.
-    const wanted = options.variant;
-    const there = [...new Set(sources.flatMap((x) => x.results.measurements.map((m) => m.variant)))];
-    const canon = (v: string) => {
-      try {
-        return canonicalVariant(v);
-      } catch {
-        return v;
-      }
-    };
-    if (!there.some((v) => canon(v) === canon(wanted)))
-      throw new EtokError(
-        'BAD_USAGE',
-        `--variant ${wanted} is not in the results; variants there: ${there.join(', ') || 'none'}`,
-      );
+  // A profile (etok profile --out) is rendered as its own report; results files as the disclosure.
+  const profile = readProfileIfAny(args.positionals, io.cwd);
+  let text: string;
+  if (profile) text = renderProfile(profile, format);
+  else {
+    const sources = args.positionals.map((p) => ({ results: readResultsFile(p, io.cwd), source: p }));
+    if (options.variant !== undefined) {
+      // A lever set the results do not hold is a mistake to name, not a "missing" headline.
+      const wanted = options.variant;
+      const there = [...new Set(sources.flatMap((x) => x.results.measurements.map((m) => m.variant)))];
+      const canon = (v: string) => {
+        try {
+          return canonicalVariant(v);
+        } catch {
+          return v;
+        }
+      };
+      if (!there.some((v) => canon(v) === canon(wanted)))
+        throw new EtokError(
+          'BAD_USAGE',
+          `--variant ${wanted} is not in the results; variants there: ${there.join(', ') || 'none'}`,
+        );
+    }
+    const report = buildDisclosure(sources, options);
+    text = renderReport(report, format);
   }
-  const report = buildDisclosure(sources, options);
-  const text = renderReport(report, format);
   if (out === undefined) {
     io.stdout.write(text);
     return 0;

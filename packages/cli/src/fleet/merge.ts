@@ -42,7 +42,7 @@ export interface MergeOutcome {
 }
 
 function nodeOf(doc: Results): string {
-  const p = (doc as { provenance?: { node?: unknown } }).provenance;
+  const p = doc.provenance as { node?: unknown } | undefined;
   if (p && typeof p.node === 'string' && p.node) return p.node;
   const h = (doc as { host?: { hostname?: unknown } }).host;
   return typeof h?.hostname === 'string' ? h.hostname : 'unknown';

@@ -36,7 +36,7 @@ import { arraySpec, listNodes, listPartitions, requireSlurmCommand, sbatch } fro
 /**
  * Bench options a fleet passes through to every task; `--device` becomes a list and `--out` is the fleet's.
  * `--plugin` is left out: a user's kernel is a library path on one host, and its variant names are only known
- * once the addon has loaded it (issue 11); a fleet of plugins is future work.
+ * once the addon has loaded it; a fleet of plugins is not supported.
  */
 export const PASSTHROUGH_OPTIONS: OptionSpec[] = benchSpec.options.filter(
   (o) => o.name !== 'out' && o.name !== 'device' && o.name !== 'plugin',

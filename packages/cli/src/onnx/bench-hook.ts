@@ -3,6 +3,7 @@
 import { resolve } from 'node:path';
 import {
   EtokError,
+  formatQuantity,
   type Measurement,
   type Results,
   SUITE_DEFINITIONS,
@@ -15,7 +16,7 @@ import type { CommandIo } from '../io.js';
 import { boundaryOf, pueOf } from '../option-fragments.js';
 import { type ParsedArgs, parseNumber, parsePositiveInt, stringOption } from '../options.js';
 import { writeJsonAtomic } from '../output/results-writer.js';
-import { renderTable, si } from '../output/table.js';
+import { renderTable } from '../output/table.js';
 import { benchOnnxModel } from './model-bench.js';
 
 /** Options that sweep etok's own kernels. */
@@ -156,13 +157,13 @@ function renderModelTable(doc: Results, m: Measurement): string {
       [
         [
           m.variant,
-          si(m.time.medianS, 's'),
-          measured ? si(e.joulesPerCall, 'J') : '—',
+          formatQuantity(m.time.medianS, 's'),
+          measured ? formatQuantity(e.joulesPerCall, 'J') : '—',
           measured && e.ciLowJoulesPerCall !== undefined
-            ? `${si(e.ciLowJoulesPerCall, 'J')}…${si(e.ciHighJoulesPerCall ?? Number.NaN, 'J')}`
+            ? `${formatQuantity(e.ciLowJoulesPerCall, 'J')}…${formatQuantity(e.ciHighJoulesPerCall ?? Number.NaN, 'J')}`
             : '—',
-          measured ? si(e.joulesPerToken, 'J') : '—',
-          measured ? si(e.avgPowerW, 'W') : '—',
+          measured ? formatQuantity(e.joulesPerToken, 'J') : '—',
+          measured ? formatQuantity(e.avgPowerW, 'W') : '—',
           String(e.windows.length),
         ],
       ],

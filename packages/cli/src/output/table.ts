@@ -1,7 +1,7 @@
 // Plain aligned tables for a terminal; numbers right-aligned, text left-aligned. Cells may hold text from results
 // files (device names from a driver, ids, notes), so control characters and ANSI escapes are removed first: a GPU
 // called `\e[2J…` must not clear the reader's terminal.
-import { formatQuantity, stripControl } from '@etok/core';
+import { stripControl } from '@etok/core';
 
 export interface Column {
   header: string;
@@ -19,9 +19,4 @@ export function renderTable(columns: Column[], rawRows: string[][]): string {
     ...rows.map((r) => columns.map((_, i) => cell(r[i] ?? '', i)).join('  ')),
   ];
   return `${lines.map((l) => l.trimEnd()).join('\n')}\n`;
-}
-
-/** Engineering notation with an SI prefix and the unit: 0.00123 J → "1.23 mJ" (core's one formatter). */
-export function si(value: number, unit: 'J' | 'W' | 's', digits = 3): string {
-  return formatQuantity(value, unit, digits);
 }

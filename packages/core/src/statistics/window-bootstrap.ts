@@ -21,7 +21,7 @@ export const DEFAULT_SEED = 0x5eed;
 
 /** The harness may mark measurements whose windows alternated with the others' (`interleaved: true`). */
 export function isInterleaved(m: Measurement): boolean {
-  return (m as { interleaved?: unknown }).interleaved === true;
+  return m.interleaved === true;
 }
 
 /** Why a measurement's windows cannot carry a bootstrap (null when they can). */

@@ -4,6 +4,7 @@
 #include "addon/convert.h"
 #include "addon/kernel_exports.h"
 #include "addon/meter_object.h"
+#include "addon/profile_exports.h"
 #include "addon/workers.h"
 #include "devices/devices.h"
 #include "etok/kernels/attention.h"
@@ -25,6 +26,8 @@ Napi::Value Capabilities(const Napi::CallbackInfo& info) {
   o.Set("cudaArchitectures", c.cudaArchitectures);
   o.Set("cudaReason", c.cudaReason);
   o.Set("cudaRuntimeReason", c.cudaRuntimeReason);
+  o.Set("profile", c.profile);
+  o.Set("profileReason", c.profileReason);
   return o;
 }
 
@@ -212,6 +215,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("inspectPlugin", Napi::Function::New(env, InspectPlugin, "inspectPlugin"));
   exports.Set("pluginCost", Napi::Function::New(env, PluginCost, "pluginCost"));
   exports.Set("capabilities", Napi::Function::New(env, Capabilities, "capabilities"));
+  exports.Set("profileSupport", Napi::Function::New(env, ProfileSupport, "profileSupport"));
   exports.Set("listDevices", Napi::Function::New(env, ListDevices, "listDevices"));
   exports.Set("listMeters", Napi::Function::New(env, ListMeters, "listMeters"));
   MeterObject::Register(env, exports);  // new Meter(id, device): open meters for tests and `etok measure`

@@ -97,6 +97,10 @@ Capabilities capabilities() {
   c.cudaArchitectures = ETOK_CUDA_ARCHITECTURES;
   c.cudaReason = ETOK_CUDA_REASON;
   c.cudaRuntimeReason = scanCuda().reason;
+#ifdef ETOK_HAS_PROFILE
+  c.profile = true;
+#endif
+  c.profileReason = ETOK_PROFILE_REASON;
   return c;
 }
 

@@ -13,6 +13,8 @@ struct Capabilities {
   std::string cudaArchitectures;
   std::string cudaReason;       // why CUDA is not compiled, when not
   std::string cudaRuntimeReason;  // why no CUDA device is usable, when none is
+  bool profile = false;           // etok profile's injection library built (CUDA and CUPTI headers)
+  std::string profileReason;      // why not, when not
 };
 
 struct CpuInfo {
