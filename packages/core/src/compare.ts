@@ -93,8 +93,6 @@ export interface Comparison {
   notes: string[];
 }
 
-const loose = (x: unknown) => (x && typeof x === 'object' ? (x as Record<string, unknown>) : {});
-
 function validity(m: Measurement): { valid: boolean; reasons: string[] } {
   return statusOf(m);
 }
