@@ -7,16 +7,16 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 
 #include "../common/quantize.h"
+#include "etok/kernels/errors.h"
 
 namespace etok::kernels::cuda {
 
 inline void check(cudaError_t err, const char* what) {
   if (err != cudaSuccess)
-    throw std::runtime_error(std::string("CUDA_ERROR: ") + what + ": " + cudaGetErrorString(err));
+    throw CodedError("CUDA_ERROR", std::string(what) + ": " + cudaGetErrorString(err));
 }
 
 /** The C++ type a float activation format is stored as on the device. */

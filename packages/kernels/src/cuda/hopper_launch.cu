@@ -73,7 +73,7 @@ PFN_cuTensorMapEncodeTiled_v12000 encoder() {
     check(cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &f, 12000, cudaEnableDefault, &status),
           "cudaGetDriverEntryPointByVersion(cuTensorMapEncodeTiled)");
     if (status != cudaDriverEntryPointSuccess || !f)
-      throw std::runtime_error("CUDA_ERROR: the driver has no cuTensorMapEncodeTiled (needs CUDA 12 or newer)");
+      throw CodedError("CUDA_ERROR", "the driver has no cuTensorMapEncodeTiled (needs CUDA 12 or newer)");
     return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(f);
   }();
   return fn;
@@ -95,7 +95,7 @@ CUtensorMap tensorMap(const Plane& plane, int64_t rowElements, int kvLen, int se
                                CU_TENSOR_MAP_INTERLEAVE_NONE,
                                sixteenBit ? CU_TENSOR_MAP_SWIZZLE_128B : CU_TENSOR_MAP_SWIZZLE_NONE,
                                CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
-  if (r != CUDA_SUCCESS) throw std::runtime_error("CUDA_ERROR: cuTensorMapEncodeTiled failed (" + std::to_string(r) + ")");
+  if (r != CUDA_SUCCESS) throw CodedError("CUDA_ERROR", "cuTensorMapEncodeTiled failed (" + std::to_string(r) + ")");
   return map;
 }
 

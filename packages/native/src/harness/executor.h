@@ -13,24 +13,19 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "etok/kernels/errors.h"
 
 namespace etok::harness {
 
 /** An executor's failure with a stable code (EXECUTOR_EXCEPTION, EXECUTOR_TIMEOUT, EXECUTOR_CRASHED, …), its one-line
     message, and the detail a results file keeps (a Python traceback, the child's last words). */
-class ExecutorError : public std::runtime_error {
+class ExecutorError : public CodedError {
  public:
   ExecutorError(std::string code, const std::string& message, std::string detail = {})
-      : std::runtime_error(message), code_(std::move(code)), detail_(std::move(detail)) {}
-  const std::string& code() const { return code_; }
-  const std::string& detail() const { return detail_; }
-
- private:
-  std::string code_;
-  std::string detail_;
+      : CodedError(std::move(code), message, std::move(detail)) {}
 };
 
 /** What ran, for results: the executor family and the implementation's own words. */

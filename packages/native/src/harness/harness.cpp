@@ -18,6 +18,7 @@
 
 #include "devices/devices.h"
 #include "etok/kernels/attention.h"
+#include "etok/kernels/errors.h"
 #include "harness/energy_window.h"
 #include "harness/kernel_executor.h"
 #include "meters/power_timeline.h"
@@ -141,9 +142,9 @@ void timeCalls(Subject& s, CacheFlusher& flusher, const std::atomic<bool>& cance
     const auto samples = e.timedCalls(chunkFor(e, lastCallS), false);
     // A measurement needs tens of calls; one that alone outlasts the timing limit would run for hours.
     if (calls == 0 && samples.front() > plan.maxTimeS)
-      throw meters::MeterError("CALL_TOO_SLOW", "one call took " + std::to_string(samples.front()) +
-                                                    " s, more than the timing limit of " + std::to_string(plan.maxTimeS) +
-                                                    " s; a measurement needs tens of calls: lower --ctx, --batch or --q-len");
+      throw CodedError("CALL_TOO_SLOW", "one call took " + std::to_string(samples.front()) +
+                                            " s, more than the timing limit of " + std::to_string(plan.maxTimeS) +
+                                            " s; a measurement needs tens of calls: lower --ctx, --batch or --q-len");
     calls += static_cast<int64_t>(samples.size());
     lastCallS = median(samples);
   }
@@ -178,31 +179,16 @@ void timeCalls(Subject& s, CacheFlusher& flusher, const std::atomic<bool>& cance
 }
 
 /** What a failure of one configuration says; rethrows what is not a configuration's own failure (a meter fault,
-    an out-of-range request). */
+    an out-of-range request, a bug). */
 Failure failureOf(const std::exception_ptr& error) {
   try {
     std::rethrow_exception(error);
-  } catch (const ExecutorError& e) {
+  } catch (const meters::MeterError&) {
+    throw;  // the board or counter failed: the whole group stops
+  } catch (const CodedError& e) {
     return {e.code(), e.what(), e.detail()};
-  } catch (const plugins::PluginError& e) {
-    return {e.code(), e.what(), ""};
-  } catch (const kernels::BadShape& e) {
-    return {"BAD_SHAPE", e.what(), e.field()};
-  } catch (const meters::MeterError& e) {
-    if (e.code() == "CALL_TOO_SLOW") return {e.code(), e.what(), ""};
-    throw;
   } catch (const std::bad_alloc&) {
     return {"OUT_OF_MEMORY", "out of host memory while preparing the measurement", ""};
-  } catch (const std::invalid_argument&) {
-    throw;
-  } catch (const std::exception& e) {
-    // Backends prefix their messages with a code ("CUDA_ERROR: ...", "CUDA_NOT_COMPILED: ...").
-    const std::string message = e.what();
-    const auto colon = message.find(": ");
-    const std::string head = colon == std::string::npos ? "" : message.substr(0, colon);
-    const bool coded = !head.empty() && head.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ_") == std::string::npos;
-    if (!coded) throw;
-    return {head, message.substr(colon + 2), ""};
   }
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "devices/devices.h"
+#include "etok/kernels/errors.h"
 #include "harness/harness.h"
 
 using namespace etok;
@@ -111,6 +112,9 @@ int main(int argc, char** argv) {
     return usage(e.what());
   } catch (const std::invalid_argument& e) {
     return usage(e.what());
+  } catch (const CodedError& e) {
+    std::cerr << "etok-runner: " << e.code() << ": " << e.what() << "\n";
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << "etok-runner: " << e.what() << "\n";
     return 1;

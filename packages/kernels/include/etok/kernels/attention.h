@@ -48,7 +48,7 @@ std::unique_ptr<PreparedAttention> prepareCpu(const Problem& p, const HostTensor
  *  cannot run it. */
 const char* cpuKernelIsa();
 
-/** CUDA path on device `device`; in a build without CUDA it throws std::runtime_error saying so. */
+/** CUDA path on device `device`; in a build without CUDA it throws CodedError CUDA_NOT_COMPILED. */
 std::unique_ptr<PreparedAttention> prepareCuda(const Problem& p, const HostTensors& inputs, int device);
 
 /** fp64 reference of the variant itself (its selection and its KV quantization applied exactly). */

@@ -3,9 +3,10 @@
 #pragma once
 
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "etok/kernels/errors.h"
 
 namespace etok::kernels {
 
@@ -37,10 +38,10 @@ struct Problem {
   Params params;
 };
 
-/** A bad problem description; `field` names the offending field (error code BAD_SHAPE). */
-class BadShape : public std::invalid_argument {
+/** A bad problem description, code BAD_SHAPE; `field` names the offending field (also the error's detail). */
+class BadShape : public CodedError {
  public:
-  BadShape(std::string field, const std::string& message) : std::invalid_argument(message), field_(std::move(field)) {}
+  BadShape(std::string field, const std::string& message) : CodedError("BAD_SHAPE", message, field), field_(std::move(field)) {}
   const std::string& field() const { return field_; }
 
  private:
