@@ -9,7 +9,7 @@
 // the stored int8 values and their scales enter exactly. Why: widened to f32 an int8 value costs a sign extension,
 // a conversion and its FMAs, so int8 decode waited on the FMA pipes at half the FLOP rate of f32 and turned a 3.9×
 // byte ratio into 2×.
-// Included inside the ISA namespace by attention_core.h after TileView; instantiated only where IntVec::kAvailable.
+// Included inside the ISA namespace by attention_core.h after accumulation.h; instantiated only where IntVec::kAvailable.
 #pragma once
 
 /** Values a chunk of the integer loops (one vector of int16 lanes): rows must be a multiple of it. */

@@ -14,7 +14,7 @@ namespace etok::kernels::cpu {
 /** Tokens a tile holds and queries a block shares each loaded KV vector between (attention_core.h). */
 constexpr int kTileTokens = 32;
 constexpr int kQueryBlockSize = 4;
-/** Query blocks that must share a tile before its keys are transposed for GEMM-style scoring (attention_core.h). */
+/** Query blocks that must share a tile before its keys are transposed for GEMM-style scoring (scoring.h). */
 constexpr int kTransposeMinBlocks = 8;
 
 /** One work unit: a (batch, kv group), a chunk of query rows [row0, row1), and one of `splits` KV ranges. */

@@ -96,7 +96,7 @@ struct Vec {
     return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
   }
   /** 2·W bf16 values split into the even- and odd-indexed W by one shift and one mask (pair-split order,
-   *  attention_core.h); loadBf16 needs a widening shuffle and a shift for every W. */
+   *  scoring.h); loadBf16 needs a widening shuffle and a shift for every W. */
   static void loadBf16Pair(const uint8_t* p, T& even, T& odd) {
     const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
     even = _mm256_castsi256_ps(_mm256_slli_epi32(x, 16));
