@@ -111,10 +111,8 @@ void attendUnitAs(Plan& P, int64_t unitIndex, Scratch& S) {
         pairSplit(&S.qf[qi * P.qkDim + off], P.keys[sg].dim, true);
   // int8 read in place, when asked for (Plan::int8Dot): dot products in 16-bit integers (int8_dot.h), the queries
   // rounded to int16 once here.
-  const bool int8Dot = IntVec::kAvailable && F == StoreFormat::Int8 && P.int8Dot;
-  const bool intKeys = int8Dot && !widenKeys && P.keySegments == 1 && P.keys[0].groups == 1 &&
-                       P.qkDim % kIntDotChunk == 0 && P.qkDim <= kIntDotMaxDim;
-  const bool intValues = int8Dot && !widenValues && P.valueStore().groups == 1 && P.vDim % kIntDotChunk == 0;
+  const Int8DotUse intDot = F == StoreFormat::Int8 ? int8DotUse(P, M, IntVec::kAvailable) : Int8DotUse{};
+  const bool intKeys = intDot.keys, intValues = intDot.values;
   if (intKeys)
     for (int64_t qi = 0; qi < M; qi++) S.qScale[qi] = quantizeQuery(&S.qf[qi * P.qkDim], P.qkDim, &S.qi[qi * P.qkDim]);
   int64_t qIdx[kQueryBlock];

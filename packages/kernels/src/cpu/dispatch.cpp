@@ -79,14 +79,35 @@ class CpuAttention final : public PreparedAttention {
  public:
   CpuAttention(const Problem& p, const HostTensors& in, int threads)
       : pool_(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))) {
-    const std::string isa = cpuKernelIsa();
+    isa_ = cpuKernelIsa();
 #if defined(ETOK_KERNELS_AVX2)
-    if (isa == "avx2") attend_ = avx2::attend, select_ = avx2::select;
+    if (isa_ == "avx2") attend_ = avx2::attend, select_ = avx2::select, intLanes_ = avx2::intLanes();
 #endif
 #if defined(ETOK_KERNELS_AVX512)
-    if (isa == "avx512") attend_ = avx512::attend, select_ = avx512::select;
+    if (isa_ == "avx512") attend_ = avx512::attend, select_ = avx512::select, intLanes_ = avx512::intLanes();
 #endif
     build(p, in);
+  }
+
+  /** What runs, for a measurement's provenance: the vector path and who chose it, threads, work units and KV
+   *  splits, and whether the opt-in int8 dot products (ETOK_CPU_INT8_DOT=1) are taken, where and if not, why. */
+  std::string describe() const override {
+    const Plan& P = plan_;
+    const char* chosen = std::getenv("ETOK_CPU_ISA");
+    std::string d = std::string("cpu ") + isa_ + (chosen && *chosen ? " (ETOK_CPU_ISA)" : " (default)") + ", " +
+                    std::to_string(pool_.size()) + " thread(s), " + std::to_string(P.units.size()) + " unit(s), " +
+                    std::to_string(P.splits) + " KV split(s)";
+    if (!P.int8Dot) return d + "; int8 dot products off";
+    Int8DotUse any;
+    for (const Unit& u : P.units) {
+      const Int8DotUse use = int8DotUse(P, P.headsPerGroup * (u.row1 - u.row0), intLanes_);
+      any.keys = any.keys || use.keys, any.values = any.values || use.values;
+    }
+    d += "; int8 dot products (ETOK_CPU_INT8_DOT): ";
+    if (any.keys || any.values) return d + (any.keys && any.values ? "QK and PV" : any.keys ? "QK" : "PV");
+    if (!intLanes_) return d + "not taken (the " + isa_ + " path has no integer dot products)";
+    if (P.valueStore().format != StoreFormat::Int8) return d + "not taken (the cache is not int8)";
+    return d + "not taken (this shape widens its tiles or its rows are not whole 16-value chunks)";
   }
 
   void run() override {
@@ -222,8 +243,10 @@ class CpuAttention final : public PreparedAttention {
   }
 
   ThreadPool pool_;
+  std::string isa_;
   void (*attend_)(Plan&, int64_t, Scratch&) = portable::attend;
   void (*select_)(Plan&, int64_t, Scratch&) = portable::select;
+  bool intLanes_ = portable::intLanes();
   Plan plan_;
   std::vector<Scratch> scratch_;
 };

@@ -12,11 +12,6 @@
 // Included inside the ISA namespace by attention_core.h after accumulation.h; instantiated only where IntVec::kAvailable.
 #pragma once
 
-/** Values a chunk of the integer loops (one vector of int16 lanes): rows must be a multiple of it. */
-constexpr int64_t kIntDotChunk = 16;
-/** Largest head (qkDim) whose dot product int32 holds exactly: |Σ| ≤ dim · 32767 · 127 < 2^31. */
-constexpr int64_t kIntDotMaxDim = 512;
-
 /** Rounds a query of dim floats to int16 against its largest |value| (nearest, ties to even): q ≈ σ·out[·].
  *  Returns σ; NaN when the query holds a NaN or infinity, so its scores become NaN as the f32 path's would. */
 inline float quantizeQuery(const float* q, int64_t dim, int16_t* out) {

@@ -62,6 +62,25 @@ struct Plan {
   int64_t partialStride() const { return maxQueries * (vDim + 2); }
 };
 
+/** Values a chunk of the integer loops of int8_dot.h (one vector of int16 lanes): rows must be a multiple of it. */
+constexpr int64_t kIntDotChunk = 16;
+/** Largest head (qkDim) whose dot product int32 holds exactly: |Σ| ≤ dim · 32767 · 127 < 2^31. */
+constexpr int64_t kIntDotMaxDim = 512;
+
+/** Which products of int8 read in place run in 16-bit integers (int8_dot.h) in a unit of `queries` queries, on a path
+ *  with integer lanes or not. One rule for the core and for describe(): asked for (Plan::int8Dot), an int8 cache,
+ *  read in place (one query block), one scale a row, rows of whole integer chunks. */
+struct Int8DotUse {
+  bool keys = false, values = false;
+};
+inline Int8DotUse int8DotUse(const Plan& P, int64_t queries, bool intLanes) {
+  Int8DotUse use;
+  if (!intLanes || !P.int8Dot || P.valueStore().format != StoreFormat::Int8 || queries > kQueryBlockSize) return use;
+  use.keys = P.keySegments == 1 && P.keys[0].groups == 1 && P.qkDim % kIntDotChunk == 0 && P.qkDim <= kIntDotMaxDim;
+  use.values = P.valueStore().groups == 1 && P.vDim % kIntDotChunk == 0;
+  return use;
+}
+
 /** Per worker scratch, sized once by the dispatcher. */
 struct Scratch {
   AlignedVector<float> qf, acc, m, l, scores, probs, scaled, bias, tmp;
