@@ -11,9 +11,12 @@ const FAST = ['--time-budget', '0.6', '--ctx', '512', '--heads', '8', '--kv-head
 
 function kernelPaths(env: NodeJS.ProcessEnv, variants: string): Record<string, string> {
   const out = join(tempDir(), 'r.json');
-  const r = etok(['bench', '--device', 'cpu', '--meter', 'model', '--variants', variants, '--out', out, ...FAST], {
-    env,
-  });
+  const r = etok(
+    ['bench', '--device', 'cpu', '--meter', 'model', '--variants', variants, '--out', out, ...FAST],
+    {
+      env,
+    },
+  );
   expect(r.status, r.stderr).toBe(0);
   const doc = JSON.parse(readFileSync(out, 'utf8')) as {
     measurements: { variant: string; provenance: { kernelPath?: string } }[];
@@ -31,13 +34,19 @@ describe('provenance.kernelPath of the CPU kernels', () => {
   it('says where ETOK_CPU_INT8_DOT=1 was taken, and why not where it was not', () => {
     const paths = kernelPaths({ ETOK_CPU_ISA: 'portable', ETOK_CPU_INT8_DOT: '1' }, 'dense,kv-int8');
     expect(paths.dense).toMatch(/^cpu portable \(ETOK_CPU_ISA\),/);
-    expect(paths.dense).toMatch(/int8 dot products \(ETOK_CPU_INT8_DOT\): not taken \(the portable path has no/);
-    expect(paths['kv-int8']).toMatch(/int8 dot products \(ETOK_CPU_INT8_DOT\): not taken \(the portable path has no/);
+    expect(paths.dense).toMatch(
+      /int8 dot products \(ETOK_CPU_INT8_DOT\): not taken \(the portable path has no/,
+    );
+    expect(paths['kv-int8']).toMatch(
+      /int8 dot products \(ETOK_CPU_INT8_DOT\): not taken \(the portable path has no/,
+    );
   });
 
   it.skipIf(cpuKernelIsa() !== 'avx2')('records the integer dot products of int8 on AVX2', () => {
     const paths = kernelPaths({ ETOK_CPU_ISA: 'avx2', ETOK_CPU_INT8_DOT: '1' }, 'dense,kv-int8');
-    expect(paths['kv-int8']).toMatch(/^cpu avx2 \(ETOK_CPU_ISA\),.*; int8 dot products \(ETOK_CPU_INT8_DOT\): QK and PV$/);
+    expect(paths['kv-int8']).toMatch(
+      /^cpu avx2 \(ETOK_CPU_ISA\),.*; int8 dot products \(ETOK_CPU_INT8_DOT\): QK and PV$/,
+    );
     expect(paths.dense).toMatch(/not taken \(the cache is not int8\)$/);
   });
 });
