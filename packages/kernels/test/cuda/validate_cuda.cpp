@@ -24,6 +24,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -132,6 +133,14 @@ bool runCase(const Case& c, std::mt19937_64& rng, bool json) {
   return pass;
 }
 
+/** The names of every lever set (allVariants(), the registry) for which `keep` holds. */
+std::vector<std::string> variantsWhere(const std::function<bool(const Variant&)>& keep) {
+  std::vector<std::string> out;
+  for (const Variant& v : allVariants())
+    if (keep(v)) out.push_back(formatVariant(v));
+  return out;
+}
+
 bool listed(const std::string& list, const char* path) {
   if (list.empty()) return true;
   const std::string padded = "," + list + ",";
@@ -141,9 +150,8 @@ bool listed(const std::string& list, const char* path) {
 /** The Hopper path's cases (ETOK_CUDA_PATH=hopper): its default instance for every lever set it covers, and the
  *  sweep's other compiled configurations where they exist (kept in step with src/cuda/hopper_instances_*.cu). */
 int runHopperCases(std::mt19937_64& rng, bool json, bool quick) {
-  const char* dense[] = {"dense", "sparse", "kv-int8", "kv-int4", "kv-fp8", "sparse+kv-int8", "sparse+kv-int4", "sparse+kv-fp8"};
-  const char* mla[] = {"mla",          "mla+kv-int8",        "mla+kv-int4",        "mla+kv-fp8",
-                       "mla+sparse",   "mla+sparse+kv-int8", "mla+sparse+kv-int4", "mla+sparse+kv-fp8"};
+  const std::vector<std::string> dense = variantsWhere([](const Variant& v) { return !v.mla; });
+  const std::vector<std::string> mla = variantsWhere([](const Variant& v) { return v.mla; });
   // Non-default configurations compiled at bf16 (dense: head dim 128).
   auto extraConfigs = [](const std::string& v) -> std::vector<std::string> {
     const bool isMla = v.rfind("mla", 0) == 0, i8 = v.find("kv-int8") != std::string::npos,
@@ -164,14 +172,14 @@ int runHopperCases(std::mt19937_64& rng, bool json, bool quick) {
     cases++;
     failures += !runCase(c, rng, json);
   };
-  for (const char* v : dense)
+  for (const std::string& v : dense)
     for (const char* dtype : {"bf16", "f16"})
       for (int d : {128, 64}) {
         run(v, "prefill", dtype, 0, "", d, 0);
         if (!quick && !std::strcmp(dtype, "bf16") && d == 128)
           for (const std::string& config : extraConfigs(v)) run(v, "prefill", dtype, 0, config, d, 0);
       }
-  for (const char* v : mla)
+  for (const std::string& v : mla)
     for (const char* dtype : {"bf16", "f16"}) {
       for (const char* phase : {"decode", "prefill"})
         for (int splits : {0, 3}) {
@@ -208,10 +216,7 @@ int main(int argc, char** argv) {
     std::printf("SKIP: no CUDA device (%s)\n", err != cudaSuccess ? cudaGetErrorString(err) : "0 devices");
     return 77;
   }
-  const char* variants[] = {"dense",        "kv-int8",        "kv-int4",        "kv-fp8",
-                            "sparse",       "sparse+kv-int8", "sparse+kv-int4", "sparse+kv-fp8",
-                            "mla",          "mla+kv-int8",    "mla+kv-int4",    "mla+kv-fp8",
-                            "mla+sparse",   "mla+sparse+kv-int8", "mla+sparse+kv-int4", "mla+sparse+kv-fp8"};
+  const std::vector<std::string> variants = variantsWhere([](const Variant&) { return true; });
   const char* phases[] = {"decode", "prefill"};
   const char* dtypes[] = {"f32", "bf16", "f16"};
   std::random_device entropy;
@@ -229,7 +234,7 @@ int main(int argc, char** argv) {
     cases++;
     failures += !pass;
   };
-  for (const char* variant : variants)
+  for (const std::string& variant : variants)
     for (const char* phase : phases)
       for (const char* dtype : dtypes)
         for (const char* path : {"auto", "simt", "stream"}) {
@@ -252,11 +257,11 @@ int main(int argc, char** argv) {
   const Shape warpShapes[] = {{2, 8, 2, 128, 1, 0, 512, 64}, {1, 32, 1, 64, 1, 37, 512, 64},
                               {2, 16, 16, 128, 1, 1, 512, 64}, {2, 64, 8, 128, 1, 3000, 512, 64}};
   if (listed(paths, "warp"))
-    for (const char* variant : {"dense", "kv-int8", "kv-int4", "kv-fp8"})
+    for (const std::string& variant : variantsWhere([](const Variant& v) { return !v.mla && !v.sparse; }))
       for (const Shape& shape : warpShapes)
         for (const char* dtype : {"bf16", "f16"})
           for (int splits : {0, 3}) {
-            if (splits && (quick || std::strcmp(variant, "dense"))) continue;
+            if (splits && (quick || variant != "dense")) continue;
             Case c{variant, "decode", dtype, "warp", splits, makeProblem(variant, "decode", dtype, rng)};
             const int64_t matrixKvLen = c.problem.shape.kvLen;  // the matrix's odd 700-740
             c.problem.shape = shape;
@@ -273,7 +278,7 @@ int main(int argc, char** argv) {
   if (listed(paths, "stream"))
     for (const cuda::StreamVariant& sv : cuda::kStreamVariants)
       for (const char* dtype : {"bf16", "f16"}) {
-        for (const char* variant : {"dense", "kv-int8", "kv-int4", "kv-fp8"})
+        for (const std::string& variant : variantsWhere([](const Variant& v) { return !v.mla && !v.sparse; }))
           for (const Shape& shape : streamShapes)
             for (int splits : {0, 3}) {
               const bool fullSet = &sv == &cuda::kStreamVariants[cuda::kDefaultStreamVariant];
@@ -285,7 +290,7 @@ int main(int argc, char** argv) {
               if (shape.kvLen == 0) c.problem.shape.kvLen = matrixKvLen;
               count(runCase(c, rng, json));
             }
-        for (const char* variant : {"sparse", "sparse+kv-int8", "sparse+kv-int4", "sparse+kv-fp8"})
+        for (const std::string& variant : variantsWhere([](const Variant& v) { return v.sparse && !v.mla; }))
           for (int64_t blockSize : {64, 32}) {
             if (blockSize % sv.chunk || (blockSize != 64 && &sv != &cuda::kStreamVariants[cuda::kDefaultStreamVariant]))
               continue;

@@ -49,6 +49,9 @@ class BadShape : public CodedError {
 };
 
 Variant parseVariant(const std::string& text);  // throws BadShape("variant", ...)
+/** Every lever set, each once: layout (dense or mla) × sparse or not × KV storage (none, int8, int4, fp8); the same
+    sixteen as allVariants() of packages/kernels/src/variants.ts. Tests enumerate variants from here. */
+std::vector<Variant> allVariants();
 std::string formatVariant(const Variant& v);
 Phase parsePhase(const std::string& text);
 Dtype parseDtype(const std::string& text);
