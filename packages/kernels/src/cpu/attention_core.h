@@ -1,4 +1,4 @@
-// The attention core, written once (STYLE 13). What varies is a policy:
+// The attention core, written once. What varies is a policy:
 //   KV layout  — Plan::keys (dense: one segment per kv head; mla: ckv ‖ kRope of the shared latent cache) and
 //                Plan::valueStore();
 //   selection  — all visible tokens, or the NSA-style blocks chosen per (sequence, group, row) by selectRow();

@@ -3,7 +3,7 @@
 // that ISA's vector type.
 #pragma once
 
-/** NSA-style selection of one (b, g, row) from the stored block means (fp32 scores; rule of SPEC §3). */
+/** NSA-style selection of one (b, g, row) from the stored block means (fp32 scores; rule of docs/spec.md §3). */
 template <StoreFormat A>
 void selectRowAs(Plan& P, int64_t index, Scratch& S) {
   const Problem& p = P.p;

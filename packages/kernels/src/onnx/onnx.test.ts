@@ -58,7 +58,7 @@ function random(n: number, seed: number): Float32Array {
   });
 }
 
-/** Naive fp64 attention from SPEC §3 (dense/GQA and MLA), for checking the graphs' semantics. */
+/** Naive fp64 attention from docs/spec.md §3 (dense/GQA and MLA), for checking the graphs' semantics. */
 function naiveAttention(problem: OnnxAttentionProblem, x: Record<string, Float32Array>): Float64Array {
   const s = {
     batch: 1,

@@ -1,4 +1,4 @@
-// fp64 reference of the NSA-style selection (SPEC §3): sink block 0 ∪ the blocks holding the last `window`
+// fp64 reference of the NSA-style selection (docs/spec.md §3): sink block 0 ∪ the blocks holding the last `window`
 // visible tokens ∪ the topK highest-scoring other blocks (ties to the lower index). A block's score is the sum
 // over the group's query heads of q · mean(keys of the block over its visible tokens), the mean rounded to the
 // storage dtype as the serving cache keeps it.

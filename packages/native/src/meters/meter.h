@@ -1,4 +1,4 @@
-// Energy meters (SPEC §4). A meter reports cumulative joules at CLOCK_MONOTONIC instants; the harness takes
+// Energy meters (docs/spec.md §4). A meter reports cumulative joules at CLOCK_MONOTONIC instants; the harness takes
 // differences over windows. Each meter says whether it measures or models, how, and what it covers.
 //
 // Counters move in steps: an NVML energy counter only changes every ~20-100 ms on H100-class boards, so a reading

@@ -1,4 +1,4 @@
-// GPU tier (STYLE 19): the CUDA kernels through runKernel against the fp64 references, every lever set × phase ×
+// GPU tier: the CUDA kernels through runKernel against the fp64 references, every lever set × phase ×
 // dtype on small odd shapes with fresh seeds. Skips, saying why, where the addon has no CUDA or no device is
 // visible (capabilities().cudaReason / cudaRuntimeReason). The exhaustive matrix (both kernel paths, forced KV
 // splits, poisoned outputs) is the C++ program etok-cuda-validate beside this file, run by bench/gpu/run.py.

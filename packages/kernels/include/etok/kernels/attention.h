@@ -1,4 +1,4 @@
-// Running attention: host float32 inputs in, float32 output out (SPEC §3 `runKernel`), plus the prepared form the
+// Running attention: host float32 inputs in, float32 output out (docs/spec.md §3 `runKernel`), plus the prepared form the
 // harness times (inputs already stored at their dtype on the device, so each call measures only the kernel).
 #pragma once
 
@@ -11,7 +11,7 @@
 
 namespace etok::kernels {
 
-/** Host float32 tensors by SPEC name ("q", "k", "v" or "qNope", "qRope", "ckv", "kRope"). */
+/** Host float32 tensors by the names of docs/spec.md §3 ("q", "k", "v" or "qNope", "qRope", "ckv", "kRope"). */
 using HostTensors = std::map<std::string, std::vector<float>>;
 
 /** Checks names and lengths against inputSpecs(); throws BadShape naming the tensor. */

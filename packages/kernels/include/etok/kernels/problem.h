@@ -1,4 +1,4 @@
-// What one attention call computes (SPEC §3): lever set, phase, shape, parameters, storage dtype.
+// What one attention call computes (docs/spec.md §3): lever set, phase, shape, parameters, storage dtype.
 // Plain structs only, so the addon, the standalone runner and the C++ tests share one description.
 #pragma once
 
