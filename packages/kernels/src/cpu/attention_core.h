@@ -98,7 +98,7 @@ void attendUnitAs(Plan& P, int64_t unitIndex, Scratch& S) {
   // is widened to f32 scratch once, in row order, and every block reads the copy: values always, keys too for
   // formats other than f32. A single block (decode, GQA ratio ≤ kQueryBlock) reads the tile in place at its stored
   // format: with the next tile prefetched as this one is scored, a row-order copy only adds a pass over memory
-  // that the arithmetic cannot hide (dense f32 decode at ctx 8192: 61% → 69-78% of read bandwidth without it).
+  // that the arithmetic cannot hide (docs/performance-log.md, 2026-11-26).
   const bool widenKeys = F != StoreFormat::F32 && M > kQueryBlock;
   const bool widenValues = M > kQueryBlock;
   const int64_t queryBlocks = (M + kQueryBlock - 1) / kQueryBlock;
@@ -157,8 +157,8 @@ void attendUnitAs(Plan& P, int64_t unitIndex, Scratch& S) {
   };
   // What is requested from memory while tile [t0, t0 + n) computes. Read in place (one query block, not MLA), QK
   // requests this tile's values and PV the next tile's keys, each about half a tile before it is read: requested a
-  // whole tile ahead (the next tile's keys in QK, its values in PV), a tile's worth of lines waited in L1 beside the
-  // tile being read and pushed it out, and dense bf16 decode ran 7-9% slower (f32 0-6%). Widened tiles, and MLA
+  // whole tile ahead, a tile's worth of lines waits in L1 beside the tile being read and pushes it out
+  // (docs/performance-log.md, 2026-11-26). Widened tiles, and MLA
   // (whose values are its keys), request the whole next tile while this one is widened and scored. The next tile
   // is the next range's first when this range ends; the unit's first tile is not requested ahead.
   auto requestPlan = [&](size_t ri, int64_t t0, int n, bool inPlace) {
@@ -192,15 +192,15 @@ void attendUnitAs(Plan& P, int64_t unitIndex, Scratch& S) {
         dequantizeTile<F>(view, S, n, P.qkDim, p.variant.mla, widenKeys);
         TileView& wide = view;
         // With many query blocks (prefill) the keys (f32 by now) are transposed once, so each block scores the tile
-        // as a small GEMM: prefill f32 at ctx 1024 ran 23-30% faster. With few the scalar transpose costs more than
-        // it saves: mla decode (4 blocks) ran 28% slower, decode with 8 heads a group (2 blocks) 18%.
+        // as a small GEMM; with fewer than kTransposeMinBlocks the transpose costs more than it saves
+        // (docs/performance-log.md, 2026-11-26).
         if (transposeTiles) {
           transposeKeys(wide, n, S.keysT.data());
           wide.keysT = S.keysT.data();
         }
         for (int64_t qb = 0; qb < M; qb += kQueryBlock) {
-          // Transposed, the next tile is requested a slice a query block: in one burst of 256 lines at the
-          // transpose, the requests stalled it (a tenth of f32 prefill's time at ctx 8192 sat on them).
+          // Transposed, the next tile is requested a slice a query block: in one burst at the transpose, the
+          // requests would stall it.
           if (transposeTiles) wide.requestInQK(qb / kQueryBlock);
           step(qb, t0, n, wide);
           if (!transposeTiles) wide.clearAhead();  // requested once, by the first query block

@@ -7,8 +7,8 @@
 //       one vpmaddwd adds wi(t)·v(t) + wi(t+1)·v(t+1) for 8 elements; acc += σw · sum once a tile.
 // The rounding is the only approximation (relative 2^-16 of the row's or tile's largest; README "Tolerances"):
 // the stored int8 values and their scales enter exactly. Why: widened to f32 an int8 value costs a sign extension,
-// a conversion and its FMAs, so int8 decode waited on the FMA pipes at half the FLOP rate of f32 and turned a 3.9×
-// byte ratio into 2×.
+// a conversion and its FMAs, so int8 decode waits on the FMA pipes and turns its byte ratio into much less time
+// saved (docs/performance-log.md, 2026-11-26).
 // Included inside the ISA namespace by attention_core.h after accumulation.h; instantiated only where IntVec::kAvailable.
 #pragma once
 

@@ -5,8 +5,8 @@
 #pragma once
 
 /** Pair-split order. Read in place, a bf16 row is loaded 2·W values at a time and split into its even- and
- *  odd-indexed W by a shift and a mask (Fmt::loadPair), with none of the widening shuffles a W-value load needs:
- *  PV's bf16 loop took 5.3 cycles per 8 FMAs with them, 4.5 without (measured in isolation). The queries those
+ *  odd-indexed W by a shift and a mask (Fmt::loadPair), with none of the widening shuffles a W-value load needs
+ *  (docs/performance-log.md, 2026-11-26). The queries those
  *  rows meet and the accumulators they add into then hold each whole chunk of 2·W as [evens, odds]; a chunk
  *  cut short by the row's end keeps natural order. toSplit reorders a row of `dim` floats into that order, or
  *  back. (With the portable path's W = 1 both orders are the same.) */
@@ -68,9 +68,9 @@ constexpr int64_t dotStepValues() {
 }
 
 /** scoreTokenSteps for the common layout: keys of one segment with no per-group scales (unscaled, or one scale a
- *  row under RowScale) whose rows are whole dotSteps. From one token pair to the next only the row pointers move;
- *  the general loop's walk over segments, groups and tails for every pair took a third of int8 decode's QK time
- *  (perf, one thread, ctx 512: 37% of its samples outside the FMA loop). */
+ *  row under RowScale) whose rows are whole dotSteps. From one token pair to the next only the row pointers move:
+ *  the general loop's walk over segments, groups and tails for every pair costs a third of int8 decode's QK time
+ *  (docs/performance-log.md, 2026-11-26). */
 template <StoreFormat F, int N, bool RowScale, int K>
 int scoreTokenStepsFlat(const TileView& V, const float* const* q, int i, int n, float* tokenMajor) {
   using T = Vec::T;
@@ -112,8 +112,8 @@ int scoreTokenSteps(const TileView& V, const float* const* q, int i, int n, floa
   using T = Vec::T;
   for (; i + K <= n; i += K) {
     // QK's requests, a slice a token pair (requestPlan). Read in place, the slice is spread a line per
-    // dot-product step, held as a pointer pair so the loop keeps it in registers (a burst loop of 8-16 lines a
-    // pair cost dense f32 decode 4-5%; spread through the view's plan, read each step, it cost more than that).
+    // dot-product step, held as a pointer pair so the loop keeps it in registers: a burst a pair, or the plan read
+    // from the view on every step, costs more (docs/performance-log.md, 2026-11-26).
     const AheadRange::Slice ahead = V.requestForTokens(i, K);
     const uint8_t* line = ahead.first;
     const uint8_t* const lineEnd = ahead.first + ahead.lines * 64;
@@ -242,8 +242,8 @@ inline void transposeKeys(const TileView& V, int n, float* out) {
     const Segment& st = V.keys[s];
     const int64_t rowFloats = st.stride / 4;
     const float* rows = reinterpret_cast<const float*>(st.base);
-    // 8×8 register blocks (element by element, the transpose took about 8% of f32 prefill at ctx 8192), then
-    // element by element what is left past the last whole block of tokens or dims.
+    // 8×8 register blocks (element by element, the transpose is a visible share of f32 prefill), then element by
+    // element what is left past the last whole block of tokens or dims.
     const int n8 = n - n % 8;
     const int64_t d8 = st.dim - st.dim % 8;
     for (int i = 0; i < n8; i += 8)

@@ -41,9 +41,8 @@ struct TileView {
   }
   // Read in place, QK's and PV's slices are spread over their loops (a line per dot-product step, a line per
   // token): the small ranges (scales) at the start, then the rows (nearly all the bytes), returned as a Slice the
-  // loop holds in registers, and what the loop did not reach at its end. Requested in a burst, a slice of 32 lines
-  // stalled the arithmetic behind it (most likely the core's miss buffers filling): dense f32 decode ran 13-16%
-  // slower that way (23.5 → 19.4 ms at 2 threads, 43 → 37 ms at 1).
+  // loop holds in registers, and what the loop did not reach at its end: requested in a burst, a slice stalls the
+  // arithmetic behind it (most likely the core's miss buffers filling) (docs/performance-log.md, 2026-11-26).
   AheadRange::Slice beginInQK(int64_t part) const {
     for (int a = 1; a < duringQKCount; a++) duringQK[a].request(part);
     return duringQK[0].slice(part);

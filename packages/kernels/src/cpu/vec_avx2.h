@@ -132,8 +132,7 @@ struct Vec {
 /** 16-bit integer lanes for int8 KV read in place (int8_dot.h): vpmaddwd multiplies 16 int16 pairs and adds each
  *  pair into an int32 lane, 16 multiply-adds an instruction where an f32 FMA does 8, and int8 widens to int16 with
  *  one sign extension where f32 needs a sign extension and a conversion per 8 values; but each needs a vpaddd to
- *  accumulate, so what it saves is the widening. In isolation (4 queries, a 32-token tile in L1, -O3) QK ran 1.5×
- *  and PV 1.4× faster than widening to f32. */
+ *  accumulate, so what it saves is the widening (docs/performance-log.md, 2026-11-26). */
 struct IntVec {
   static constexpr bool kAvailable = true;
   using I = __m256i;

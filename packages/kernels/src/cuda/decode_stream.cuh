@@ -4,8 +4,8 @@
 // it (docs/gpu.md, "Flipping a default").
 //
 // Why: the tensor-core decode (prefill_mma.cuh) dequantizes quantized caches in registers before its shared tiles,
-// unpipelined; on an H100 (2026-11-26) kv-int8/fp8/int4 ran at 0.47-0.48x the speed of bf16 instead of their byte
-// ratios (1.97x, 3.55x). Here every byte moves global → shared with cp.async (16-byte copies, a ring per warp), so
+// unpipelined, so quantized decode runs slower than bf16 instead of faster by its byte ratio
+// (docs/performance-log.md, 2026-11-26). Here every byte moves global → shared with cp.async (16-byte copies, a ring per warp), so
 // a quantized cache costs its stored bytes, and the conversion to the mma operand type is a few integer
 // instructions per pair (stream_convert.cuh) out of shared memory.
 //
