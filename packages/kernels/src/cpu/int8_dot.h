@@ -9,7 +9,8 @@
 // the stored int8 values and their scales enter exactly. Why: widened to f32 an int8 value costs a sign extension,
 // a conversion and its FMAs, so int8 decode waits on the FMA pipes and turns its byte ratio into much less time
 // saved (docs/performance-log.md, 2026-11-26).
-// Included inside the ISA namespace by attention_core.h after accumulation.h; instantiated only where IntVec::kAvailable.
+// Included inside the ISA namespace by attention_core.h after accumulation.h; instantiated only where
+// IntVec::kAvailable.
 #pragma once
 
 /** Rounds a query of dim floats to int16 against its largest |value| (nearest, ties to even): q ≈ σ·out[·].

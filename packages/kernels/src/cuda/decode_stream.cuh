@@ -5,8 +5,8 @@
 //
 // Why: the tensor-core decode (prefill_mma.cuh) dequantizes quantized caches in registers before its shared tiles,
 // unpipelined, so quantized decode runs slower than bf16 instead of faster by its byte ratio
-// (docs/performance-log.md, 2026-11-26). Here every byte moves global → shared with cp.async (16-byte copies, a ring per warp), so
-// a quantized cache costs its stored bytes, and the conversion to the mma operand type is a few integer
+// (docs/performance-log.md, 2026-11-26). Here every byte moves global → shared with cp.async (16-byte copies, a ring
+// per warp), so a quantized cache costs its stored bytes, and the conversion to the mma operand type is a few integer
 // instructions per pair (stream_convert.cuh) out of shared memory.
 //
 // Layout: the block's W warps split the tokens of its KV split (FlashInfer's decode layout on mma.sync): warp w

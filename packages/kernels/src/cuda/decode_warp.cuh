@@ -6,10 +6,10 @@
 // Why: in the tensor-core decode instance (prefill_mma.cuh, 16 rows × 4 dim slices) each warp owns a quarter of the
 // dims, so its partial scores go through shared memory and a block barrier before the softmax, and a tile costs the
 // block ~2800 instructions (an estimate read off the code; the tile time measured on an H100 is in
-// docs/performance-log.md, 2026-11-26). Here each of the 4 warps streams its own 16-token chunks (chunks c0 + w, c0 + w + 4, … of the block's
-// KV split) through its own cp.async ring of STAGES chunks and keeps its own online-softmax state: per chunk 16 mma
-// for QK, 16 for PV, no barrier but __syncwarp, ~150 instructions (estimated likewise). The 4 states are merged once
-// at the end through shared memory.
+// docs/performance-log.md, 2026-11-26). Here each of the 4 warps streams its own 16-token chunks (chunks c0 + w,
+// c0 + w + 4, … of the block's KV split) through its own cp.async ring of STAGES chunks and keeps its own
+// online-softmax state: per chunk 16 mma for QK, 16 for PV, no barrier but __syncwarp, ~150 instructions (estimated
+// likewise). The 4 states are merged once at the end through shared memory.
 // A quantized cache cannot be copied as is (the tile holds activation-type values): each lane loads and
 // dequantizes its units in registers (kv_formats.cuh) and stores them into the ring slot, so a warp waits for its
 // own loads, and the 12 warps of an SM (3 blocks) are what keeps the memory system busy.

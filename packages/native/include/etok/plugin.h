@@ -38,7 +38,8 @@ typedef struct etok_problem {
   int64_t block_size, top_k, window;
 } etok_problem;
 
-/* One host float32 tensor in docs/spec.md §3 layout, named as there ("q", "k", "v", "qNope", "qRope", "ckv", "kRope"). */
+/* One host float32 tensor in the layout of docs/spec.md §3, named as there ("q", "k", "v", "qNope", "qRope", "ckv",
+   "kRope"). */
 typedef struct etok_tensor {
   const char* name;
   const float* data;

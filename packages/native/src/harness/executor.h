@@ -54,8 +54,9 @@ class Executor {
   /** True when calls run on the engine's thread (counted exactly); false for a child process (counted by rate). */
   virtual bool inProcess() const = 0;
 
-  /** One synchronised call whose output is returned as host float32 in the layout of docs/spec.md §3, every element written by this
-      call (poisoned before it where the executor can); nullopt when the executor cannot give its output. */
+  /** One synchronised call whose output is returned as host float32 in the layout of docs/spec.md §3, every element
+      written by this call (poisoned before it where the executor can); nullopt when the executor cannot give its
+      output. */
   virtual std::optional<std::vector<float>> outputOfOneCall() = 0;
 
   /** `n` synchronised calls, each timed (the device's own clock where the executor has one). `cold`: the device's

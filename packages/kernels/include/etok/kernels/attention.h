@@ -1,5 +1,5 @@
-// Running attention: host float32 inputs in, float32 output out (docs/spec.md §3 `runKernel`), plus the prepared form the
-// harness times (inputs already stored at their dtype on the device, so each call measures only the kernel).
+// Running attention: host float32 inputs in, float32 output out (docs/spec.md §3 `runKernel`), plus the prepared
+// form the harness times (inputs already stored at their dtype on the device, so each call measures only the kernel).
 #pragma once
 
 #include <map>
