@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// CPU attention benchmark (issue 5): the kernels against this machine's own roofline, measured in the same run.
+// CPU attention benchmark: the kernels against this machine's own roofline, measured in the same run.
 //   decode  — achieved bytes/s (cost-model bytes at the stored formats ÷ median time) over the sustained
 //             multi-threaded read bandwidth; quantized KV: speedup over dense beside the byte ratio
 //   prefill — achieved FLOP/s over the measured FMA peak

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // One CPU vector path (ETOK_CPU_ISA) against the fp64 references: every lever set × phase × dtype on the odd shapes
 // of packages/native/test/kernels/accuracy.test.ts, elementwise |out − ref| ≤ atol + rtol·|ref| at the tolerances of
-// packages/kernels/README.md ("Tolerances"). For a machine without the repository's test tools: the GPU session
-// runs it on its host CPU, where the opt-in AVX-512 path gets its first run on AVX-512 hardware. Self-contained
+// packages/kernels/README.md ("Tolerances"). For a machine without the repository's test tools: bench/gpu/device-run.sh
+// runs it on the GPU host's CPU, where the opt-in AVX-512 path gets its first run on AVX-512 hardware. Self-contained
 // (the addon only), so it runs from bench/gpu/stage.sh's bundle. Prints a line per failure and a summary; writes
 // JSON to --out. Exit 0 all pass, 1 a failure, 3 this CPU cannot run the path (nothing was checked). With --time,
 // when every case passed, it also times the benchmark's decode shape (batch 8, 32/8 heads, d128, ctx 8192) on this

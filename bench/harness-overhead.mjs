@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The harness's own cost (issue 4), as ratios to the kernel time it measures:
+// The harness's own cost, as ratios to the kernel time it measures:
 //   window overhead — (energy-window time − calls × bare per-call time) ÷ (calls × bare per-call time), where
 //                     the bare time comes from timeKernel (back-to-back run() calls, no meter, no harness);
 //   meter reads     — the cost of one meter.read() / readAtUpdate() against a 200 ms window;

@@ -15,7 +15,7 @@ function json(args: string[]) {
 describe('etok phi', () => {
   // phi-levers.json: J/call dense 0.08, mla 0.04, kv-int8 0.05, mla+kv-int8 0.02 → Φ_e 2, 1.6, 4;
   // Shapley shares √5 (mla) and √3.2 (kv-int8), interaction 4/(2·1.6) = 1.25; sparse misses q* (0.31 > 1e-2).
-  it('--json gives the SPEC §6 shape with Φ per set, Shapley shares, composed Φ and interaction', () => {
+  it('--json gives the docs/spec.md §6 shape with Φ per set, Shapley shares, composed Φ and interaction', () => {
     const out = json(['phi', `${F}/phi-levers.json`, '--json']);
     expect(out.baseline).toBe('dense');
     const sets = Object.fromEntries(out.sets.map((s: { variant: string }) => [s.variant, s]));
@@ -117,7 +117,7 @@ describe('etok tpf', () => {
     '1.2',
   ];
 
-  it('--json gives the SPEC §6 shape, by hand', () => {
+  it('--json gives the docs/spec.md §6 shape, by hand', () => {
     const out = json(['tpf', ...FLAGS, '--util', '0.8', '--phi', '1.5', '--json']);
     expect(out).toMatchObject({ computeCeiling: 5e4, powerCeiling: 2e6, binding: 'compute' });
     expect(out.qdot).toBeCloseTo(6e4, 6);

@@ -1,4 +1,4 @@
-// The walking skeleton as a user runs it: devices, a dense decode bench with a results file, and bad input.
+// The first commands as a user runs them: devices, a dense decode bench with a results file, and bad input.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseResults } from '@etok/core';
@@ -33,7 +33,7 @@ describe('etok devices', () => {
   });
 });
 
-describe('etok bench (walking skeleton)', () => {
+describe('etok bench', () => {
   it('--json prints a valid results document and writes the same file', () => {
     const dir = tempDir();
     const out = join(dir, 'r.json');

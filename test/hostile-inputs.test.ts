@@ -1,4 +1,4 @@
-// Hostile input to every command (issue 10): unknown flags, missing values, absurd numbers, shapes past 32-bit sizes
+// Hostile input to every command: unknown flags, missing values, absurd numbers, shapes past 32-bit sizes
 // and past memory, damaged or foreign results files, directories, unreadable files, symlink loops, devices and
 // meters that do not exist. Each must end in ONE line on stderr (no stack trace, no "internal error"), exit 2 for
 // bad usage or 1 for a failed measurement, and never hang. A second table feeds device names holding LaTeX, HTML

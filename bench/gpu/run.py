@@ -7,7 +7,7 @@ comparison) and pynvml (board energy counter; energy columns are left empty with
     python3 bench/gpu/run.py --out "$OUT"                 # build + validate + measure (≈ 6-8 min on an H100)
     python3 bench/gpu/run.py --out "$OUT" --part validate # only the correctness matrix
     python3 bench/gpu/run.py --out "$OUT" --part measure  # only the measurements (build reused while warm)
-    python3 bench/gpu/run.py --out "$OUT" --no-build --build-dir DIR  # artifacts built elsewhere (bench/gpu/session.sh)
+    python3 bench/gpu/run.py --out "$OUT" --no-build --build-dir DIR  # artifacts built elsewhere (bench/gpu/device-run.sh)
 
 Steps:
  1. build   cmake -S bench/gpu -B bench/gpu/build -DETOK_CUDA_ARCHITECTURES=<90a on Hopper, 80 on Ampere>

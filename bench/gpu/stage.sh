@@ -8,7 +8,7 @@
 #   etok/           the etok CLI as a user runs it: the four packages' dist/, the CUDA-enabled addon, `etok profile`'s
 #                   injection library and the toolkit's libcupti beside it, zod and onnx-proto (the CLI's only
 #                   runtime imports outside onnx commands), and this machine's node binary
-# Then, on the GPU machine, from a copy of the repository with .gpu-stage in it: bash bench/gpu/session.sh 420
+# Then, on the GPU machine, from a copy of the repository with .gpu-stage in it: bash bench/gpu/device-run.sh 420
 # The addon must have been built with CUDA (packages/native/build/etok-config.txt says cuda=ON): `npm install`
 # does that wherever nvcc is.
 set -euo pipefail

@@ -3,7 +3,7 @@
 variant and split rule at the target decode shapes beside the ceilings and PyTorch SDPA, in one device call.
 
 Needs what run.py needs (PyTorch; libetok_gpu_bench.so and kernels/etok-cuda-validate built for the device, e.g.
-by bench/gpu/stage.sh) and no Node. Run through session.sh (`bash bench/gpu/session.sh 440 sweep-decode`) or:
+by bench/gpu/stage.sh) and no Node. Run through device-run.sh (`bash bench/gpu/device-run.sh 440 sweep-decode`) or:
 
     python3 bench/gpu/sweep_decode.py --build-dir DIR --out "$OUT" --budget-s 420
 

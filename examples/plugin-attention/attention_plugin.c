@@ -92,7 +92,8 @@ static int cost(const etok_problem* p, etok_cost* c, char* error, size_t size) {
   (void)size;
   const double R = (double)rows(p), D = (double)p->head_dim;
   double attended = 0; /* KV positions summed over one sequence's query rows */
-  for (int64_t r = 0; r < rows(p); r++) attended += p->phase == ETOK_PHASE_DECODE ? p->kv_len : p->kv_len - p->q_len + r + 1;
+  for (int64_t r = 0; r < rows(p); r++)
+    attended += p->phase == ETOK_PHASE_DECODE ? p->kv_len : p->kv_len - p->q_len + r + 1;
   c->flops = 4.0 * D * (double)p->batch * (double)p->heads * attended;
   c->bytes = 4.0 * ((double)p->batch * (2.0 * p->heads * R * D + 2.0 * p->kv_heads * p->kv_len * D));
   c->tokens = p->phase == ETOK_PHASE_DECODE ? (double)p->batch : (double)p->batch * R;

@@ -58,7 +58,8 @@ int upload(const etok_tensor* t, float** dst) {
   return cudaMemcpy(*dst, t->data, t->count * sizeof(float), cudaMemcpyHostToDevice) != cudaSuccess;
 }
 
-int setup(const etok_problem* p, int device, const etok_tensor* inputs, size_t n, void** out, char* error, size_t size) {
+int setup(const etok_problem* p, int device, const etok_tensor* inputs, size_t n, void** out, char* error,
+          size_t size) {
   if (device < 0) return fail(error, size, "the CUDA build of the example plugin needs a CUDA device");
   if (cudaSetDevice(device) != cudaSuccess) return fail(error, size, "cudaSetDevice failed");
   const etok_tensor *q = find(inputs, n, "q"), *k = find(inputs, n, "k"), *v = find(inputs, n, "v");
@@ -66,7 +67,8 @@ int setup(const etok_problem* p, int device, const etok_tensor* inputs, size_t n
   auto* s = new Instance;
   s->p = *p;
   s->qCount = q->count;
-  if (upload(q, &s->q) || upload(k, &s->k) || upload(v, &s->v) || cudaMalloc(&s->out, q->count * sizeof(float)) != cudaSuccess)
+  if (upload(q, &s->q) || upload(k, &s->k) || upload(v, &s->v) ||
+      cudaMalloc(&s->out, q->count * sizeof(float)) != cudaSuccess)
     return fail(error, size, "device allocation or copy failed");
   *out = s;
   return 0;
@@ -84,7 +86,8 @@ int run(void* state, void* stream, char* error, size_t size) {
 int cost(const etok_problem* p, etok_cost* c, char*, size_t) {
   const double R = static_cast<double>(rows(p)), D = static_cast<double>(p->head_dim);
   double attended = 0;
-  for (int64_t r = 0; r < rows(p); r++) attended += p->phase == ETOK_PHASE_DECODE ? p->kv_len : p->kv_len - p->q_len + r + 1;
+  for (int64_t r = 0; r < rows(p); r++)
+    attended += p->phase == ETOK_PHASE_DECODE ? p->kv_len : p->kv_len - p->q_len + r + 1;
   c->flops = 4.0 * D * static_cast<double>(p->batch * p->heads) * attended;
   c->bytes = 4.0 * static_cast<double>(p->batch) * (2.0 * p->heads * R * D + 2.0 * p->kv_heads * p->kv_len * D);
   c->tokens = p->phase == ETOK_PHASE_DECODE ? static_cast<double>(p->batch) : static_cast<double>(p->batch) * R;
@@ -94,7 +97,9 @@ int cost(const etok_problem* p, etok_cost* c, char*, size_t) {
 int output(void* state, float* out, size_t count, char* error, size_t size) {
   auto* s = static_cast<Instance*>(state);
   if (count != s->qCount) return fail(error, size, "output size mismatch");
-  return cudaMemcpy(out, s->out, count * sizeof(float), cudaMemcpyDeviceToHost) == cudaSuccess ? 0 : fail(error, size, "copy failed");
+  return cudaMemcpy(out, s->out, count * sizeof(float), cudaMemcpyDeviceToHost) == cudaSuccess
+             ? 0
+             : fail(error, size, "copy failed");
 }
 
 void teardown(void* state) {
@@ -108,8 +113,17 @@ void teardown(void* state) {
 }
 
 const etok_plugin descriptor = {
-    ETOK_PLUGIN_ABI_VERSION, sizeof(etok_plugin), "example-dense-cuda", "example plugin: dense/GQA attention, CUDA, f32",
-    "dense", ETOK_DEVICE_CUDA, setup, run, cost, output, teardown,
+    ETOK_PLUGIN_ABI_VERSION,
+    sizeof(etok_plugin),
+    "example-dense-cuda",
+    "example plugin: dense/GQA attention, CUDA, f32",
+    "dense",
+    ETOK_DEVICE_CUDA,
+    setup,
+    run,
+    cost,
+    output,
+    teardown,
 };
 
 }  // namespace

@@ -11,13 +11,13 @@
 
 using namespace two_kernels;
 
-#define CHECK(call)                                                                           \
-  do {                                                                                        \
-    cudaError_t e_ = (call);                                                                  \
-    if (e_ != cudaSuccess) {                                                                  \
-      std::fprintf(stderr, "two-kernels: %s failed: %s\n", #call, cudaGetErrorString(e_));   \
-      return 1;                                                                               \
-    }                                                                                         \
+#define CHECK(call)                                                                        \
+  do {                                                                                     \
+    cudaError_t e_ = (call);                                                               \
+    if (e_ != cudaSuccess) {                                                               \
+      std::fprintf(stderr, "two-kernels: %s failed: %s\n", #call, cudaGetErrorString(e_)); \
+      return 1;                                                                            \
+    }                                                                                      \
   } while (0)
 
 int main(int argc, char** argv) {

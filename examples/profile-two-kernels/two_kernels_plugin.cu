@@ -107,8 +107,17 @@ constexpr const char* kDescription = "dst = src + 1 over 256 MiB (examples/profi
 #endif
 
 const etok_plugin descriptor = {
-    ETOK_PLUGIN_ABI_VERSION, sizeof(etok_plugin), kName, kDescription, nullptr, ETOK_DEVICE_CUDA, setup, run, cost,
-    nullptr, teardown,
+    ETOK_PLUGIN_ABI_VERSION,
+    sizeof(etok_plugin),
+    kName,
+    kDescription,
+    nullptr,
+    ETOK_DEVICE_CUDA,
+    setup,
+    run,
+    cost,
+    nullptr,
+    teardown,
 };
 
 }  // namespace

@@ -1,4 +1,4 @@
-// Options as data (STYLE 17): every flag is declared once; parsing and --help are generated from the table.
+// Options as data: every flag is declared once; parsing and --help are generated from the table.
 import { parseArgs } from 'node:util';
 import { EtokError, maxOf } from '@etok/core';
 
@@ -89,7 +89,7 @@ export function flag(args: ParsedArgs, name: string): boolean {
   return args.values[name] === true;
 }
 
-/** A comma-separated list (lists sweep as axes, SPEC §6). */
+/** A comma-separated list (lists sweep as axes, docs/spec.md §6). */
 export function listOption(args: ParsedArgs, name: string): string[] | undefined {
   const v = stringOption(args, name);
   if (v === undefined) return undefined;

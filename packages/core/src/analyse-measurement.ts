@@ -1,4 +1,4 @@
-// Turning the harness's raw samples and windows into one `measurements[]` entry (SPEC §5): medians, means,
+// Turning the harness's raw samples and windows into one `measurements[]` entry (docs/spec.md §5): medians, means,
 // bootstrap intervals, J/call = Σ joules / Σ calls, the idle share and the dynamic remainder, outliers reported.
 
 import type { BenchConfig, TimingSettings } from './bench-plan.js';
@@ -80,7 +80,7 @@ export function detectDrift(joulesPerCall: readonly number[]): boolean {
 }
 
 /**
- * Counter vs integrated instant power over the same windows (meters issue): which number is right, with data.
+ * Counter vs integrated instant power over the same windows: which number is right, with data.
  * The gap is (counter − sampled) / sampled over all windows together.
  */
 function crossCheckSummary(windows: RawMeasurement['windows'], source: string | undefined) {

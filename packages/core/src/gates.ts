@@ -1,4 +1,4 @@
-// The fixed (q*, s*) point of SPEC §1: a variant is compared with the baseline only when it meets the quality
+// The fixed (q*, s*) point of docs/spec.md §1: a variant is compared with the baseline only when it meets the quality
 // target q* and the service target s*; one that misses either is listed with the reason and gets no Φ.
 
 import { type KvLever, parseVariant } from '@etok/kernels';

@@ -1,4 +1,4 @@
-// `--meter auto` (SPEC §4): nvml for CUDA devices, rapl for the CPU when readable, else the stated model.
+// `--meter auto` (docs/spec.md §4): nvml for CUDA devices, rapl for the CPU when readable, else the stated model.
 
 export interface MeterAvailabilityLike {
   id: string;

@@ -1,8 +1,8 @@
 // Φ of each measured lever set against the baseline at the same operating point and the same (q*, s*)
-// (SPEC §1): Φ_e = e_tok(B)/e_tok(S), Φ_c = c_tok(B)/c_tok(S), the speedup (Φ on time) beside them, bootstrap CIs over
+// (docs/spec.md §1): Φ_e = e_tok(B)/e_tok(S), Φ_c = c_tok(B)/c_tok(S), the speedup (Φ on time) beside them, bootstrap CIs over
 // the energy windows of both measurements; then the attribution of the composed set to its levers (Shapley over
 // log Φ_e, or a stated path when subsets are missing), the interaction term and user-declared levers.
-// Builds the object `etok phi --json` prints (SPEC §6), so the CLI only parses flags and renders.
+// Builds the object `etok phi --json` prints (docs/spec.md §6), so the CLI only parses flags and renders.
 
 import { canonicalVariant, LEVERS, type Phase, parseVariant, variantLevers } from '@etok/kernels';
 import { EtokError } from './errors.js';
@@ -264,7 +264,7 @@ function buildSet(b: Judged, s: Judged, settings: BootstrapSettings): PhiSet {
     reasons.push(
       `baseline ${b.m.variant} misses the gate (${[...b.verdict.reasons, ...b.problems].join('; ')})`,
     );
-  // Field order follows SPEC §6 (variant, pass, reason, phiEnergy, phiCompute, ci), then the figures behind them.
+  // Field order follows docs/spec.md §6 (variant, pass, reason, phiEnergy, phiCompute, ci), then the figures behind them.
   const figures = {
     joulesPerToken: s.m.energy.joulesPerToken,
     flopsPerToken: flopsPerTokenOf(s.m),
@@ -517,7 +517,7 @@ export function buildPhiReports(results: Results, options: PhiOptions = {}): Phi
     const bj = judged[0]!;
     const sets = judged.map((s) => buildSet(bj, s, options));
     const a = attribute(bj, judged, sets, options);
-    // SPEC §6 fields first: baseline, sets, attribution, composed, interaction.
+    // docs/spec.md §6 fields first: baseline, sets, attribution, composed, interaction.
     return {
       baseline: b.variant,
       family: options.family ?? OWN_FAMILY,
@@ -539,7 +539,7 @@ export function buildPhiReports(results: Results, options: PhiOptions = {}): Phi
 }
 
 /**
- * The `etok phi --json` object (SPEC §6): the first operating point's report at the top level, and every
+ * The `etok phi --json` object (docs/spec.md §6): the first operating point's report at the top level, and every
  * point's report under `points` (a results file may hold several shapes or phases).
  */
 export function buildPhiJson(

@@ -1,9 +1,9 @@
-// The energy-to-token production function (SPEC §1):
+// The energy-to-token production function (docs/spec.md §1):
 //     Q̇ = min( K_eff / c_tok , θ · P_facility / e_tok ) × Φ × U,   P_facility = facility power / PUE,
 // with the binding-constraint diagnostic ρ = e_tok / c_tok against ρ* = θ · P_facility / K_eff (J/PFLOP).
 // ρ − ρ* > 0 ⇔ the power ceiling is the smaller argument of the min. Both are decided by ONE comparison of the
 // two ceilings, so the verdict and the min can never disagree, even in a rounding tie.
-// Builds the object `etok tpf --json` prints (SPEC §6); what-if sweeps are rows of the same object.
+// Builds the object `etok tpf --json` prints (docs/spec.md §6); what-if sweeps are rows of the same object.
 
 import { EtokError } from './errors.js';
 import { familyRows } from './families.js';
@@ -52,7 +52,7 @@ export interface TpfInputs {
 
 export type Binding = 'compute' | 'power';
 
-/** The object of `etok tpf --json` (SPEC §6); tokens/s and J/PFLOP. */
+/** The object of `etok tpf --json` (docs/spec.md §6); tokens/s and J/PFLOP. */
 export interface TpfResult {
   qdot: TokensPerSecond;
   computeCeiling: TokensPerSecond;

@@ -1,4 +1,4 @@
-// Building an `etok.results/v1` document (SPEC §5). Files are the CLI's job; this only shapes the object.
+// Building an `etok.results/v1` document (docs/spec.md §5). Files are the CLI's job; this only shapes the object.
 
 import type { AccountingBoundary, Measurement, Results } from './schemas.js';
 import { RESULTS_SCHEMA_ID } from './schemas.js';

@@ -1,4 +1,4 @@
-// The results file `etok.results/v1` (SPEC §5). Required fields are required here; everything else etok writes
+// The results file `etok.results/v1` (docs/spec.md §5). Required fields are required here; everything else etok writes
 // is optional so that a file holding only the SPEC's fields is valid input to every command.
 
 import { z } from 'zod';
@@ -164,7 +164,7 @@ export const MeasurementSchema = z
     energy: EnergyStatsSchema,
     quality: QualitySchema,
     throttled: z.boolean(),
-    /** What ran the calls (SPEC §7); absent in older files, meaning etok's own kernels. */
+    /** What ran the calls (docs/spec.md §7); absent in older files, meaning etok's own kernels. */
     executor: ExecutorKindSchema.optional(),
     /** Set on rows of peer implementations (a PyTorch or ONNX Runtime form of a lever set). */
     peer: PeerSchema.optional(),

@@ -1,4 +1,4 @@
-// Attribution of a composed lever set's gain to its levers (SPEC §1). The value of a subset T of levers is
+// Attribution of a composed lever set's gain to its levers (docs/spec.md §1). The value of a subset T of levers is
 // v(T) = log Φ_e(T); Shapley values of v sum to v(N) = log Φ_e(N), so the per-lever multipliers exp(φ_i)
 // multiply back to the composed Φ exactly. When some subsets were not measured (or missed a gate), Shapley
 // values are not defined; we then say which subsets are missing and fall back to a path decomposition: add the

@@ -1,4 +1,4 @@
-// Units of the production function (SPEC §1) as branded numbers, so that W, J, FLOP, J/PFLOP and tokens/s never
+// Units of the production function (docs/spec.md §1) as branded numbers, so that W, J, FLOP, J/PFLOP and tokens/s never
 // mix silently: a `Joules` cannot be passed where `Watts` is expected without going through a named constructor.
 // Brands exist only for the type checker; at run time (and in JSON) every quantity is a plain number.
 
@@ -45,7 +45,7 @@ export const joulesPerPetaflop = (x: number) => x as JoulesPerPetaflop;
 export const tokensPerSecond = (x: number) => x as TokensPerSecond;
 export const ratio = (x: number) => x as Ratio;
 
-/** FLOPs in one PFLOP: ρ and ρ* are computed in J/FLOP and reported in J/PFLOP (SPEC §1). */
+/** FLOPs in one PFLOP: ρ and ρ* are computed in J/FLOP and reported in J/PFLOP (docs/spec.md §1). */
 export const FLOP_PER_PFLOP = 1e15;
 
 /** J/token ÷ FLOP/token = J/FLOP, returned in J/PFLOP. */

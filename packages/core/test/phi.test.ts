@@ -77,7 +77,7 @@ describe('Φ per lever set, by hand', () => {
     expect(report!.sets.find((s) => s.variant === 'dense')!.phiEnergy).toBeCloseTo(0.5, 12);
   });
 
-  it('builds the SPEC §6 JSON shape', () => {
+  it('builds the docs/spec.md §6 JSON shape', () => {
     const json = buildPhiJson(doc);
     expect(Object.keys(json)).toEqual(
       expect.arrayContaining(['baseline', 'sets', 'attribution', 'composed', 'interaction']),

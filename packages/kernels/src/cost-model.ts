@@ -1,4 +1,4 @@
-// Analytic cost of one attention call (SPEC §3): FLOPs, bytes moved at the stored dtype, tokens produced.
+// Analytic cost of one attention call (docs/spec.md §3): FLOPs, bytes moved at the stored dtype, tokens produced.
 // Formulas and the conventions behind them are written out in packages/kernels/README.md ("Cost model").
 // FLOPs count each multiply-add of the QK and PV products as 2; softmax is excluded (FlashInfer's convention).
 
@@ -30,7 +30,7 @@ export function kvVectorBytes(dim: number, kv: KvLever | null, dtype: Dtype): nu
 }
 
 /**
- * Tokens that NSA-style selection attends to when `visible` tokens can be seen (SPEC §3, sparse): the sink block,
+ * Tokens that NSA-style selection attends to when `visible` tokens can be seen (docs/spec.md §3, sparse): the sink block,
  * the blocks holding the last `window` tokens, and topK other blocks. Every block but the last is full, and the
  * last is in the window whenever window ≥ 1, so the count is exact then. With window 0 the last, partial block
  * may be a top-k pick; the count assumes full blocks there (an upper bound by less than one block).

@@ -1,4 +1,4 @@
-// Problem description shared by the cost model, the native binding and the results schema (SPEC §3).
+// Problem description shared by the cost model, the native binding and the results schema (docs/spec.md §3).
 
 import type { Dtype, Phase } from './variants.js';
 

@@ -1,4 +1,4 @@
-// Lever sets (SPEC §3): a variant is a set of levers written with `+`; the empty set is `dense`.
+// Lever sets (docs/spec.md §3): a variant is a set of levers written with `+`; the empty set is `dense`.
 // Parsing canonicalises order so `sparse+mla` and `mla+sparse` name the same measurement.
 
 export const LEVERS = ['mla', 'sparse', 'kv-int8', 'kv-int4', 'kv-fp8'] as const;

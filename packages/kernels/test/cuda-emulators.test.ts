@@ -3,7 +3,7 @@
 // bit-level conversions of stored KV values and that its swizzled shared-memory reads are free of bank conflicts;
 // for the Hopper kernels the wgmma descriptors, the 128-byte swizzle, the bulk copies and the mbarrier protocol) on
 // machines without a GPU, so a change to that logic that is not mirrored, or is wrong, fails here and not first on
-// a lent GPU. They need python3 with numpy; where either is missing the test is skipped and says so.
+// a GPU. They need python3 with numpy; where either is missing the test is skipped and says so.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,4 +1,4 @@
-// The addon's surface, typed in one place (STYLE 6). Everything that crosses into C++ is declared here.
+// The addon's surface, typed in one place. Everything that crosses into C++ is declared here.
 
 export interface NativeCapabilities {
   cpu: true;
@@ -49,7 +49,7 @@ export interface NativeMeterAvailability {
   reason?: string;
 }
 
-/** A problem as the addon reads it; omitted shape fields take the SPEC defaults. */
+/** A problem as the addon reads it; omitted shape fields take the defaults of docs/spec.md §3. */
 export interface NativeKernelRequest {
   variant: string;
   phase: 'decode' | 'prefill';

@@ -28,7 +28,7 @@ export interface ChildProblem {
 export interface SetupRequest {
   payload: Record<string, unknown>;
   problem: ChildProblem;
-  /** etok's synthetic inputs in SPEC layout, or null when the executor makes its own. */
+  /** etok's synthetic inputs in the layout of docs/spec.md §3, or null when the executor makes its own. */
   inputs: Record<string, Float32Array> | null;
 }
 
@@ -37,7 +37,7 @@ export interface ChildSession {
   hasOutput: boolean;
   /** One call, resolved when its work is done. */
   call(): Promise<void>;
-  /** One call's output in SPEC layout (float32), or why there is none. */
+  /** One call's output in the layout of docs/spec.md §3 (float32), or why there is none. */
   output(): Promise<Float32Array | { reason: string }>;
   close?(): Promise<void>;
 }

@@ -1,4 +1,4 @@
-// runKernel (SPEC §3): synchronous, for validation and tests. Errors carry `code` (BAD_SHAPE, …) and `field`.
+// runKernel (docs/spec.md §3): synchronous, for validation and tests. Errors carry `code` (BAD_SHAPE, …) and `field`.
 import type { NativeCpuRoofline, NativeInputs, NativeKernelRequest, NativeKernelTiming } from './binding.js';
 import { loadBinding } from './load.js';
 

@@ -1,4 +1,4 @@
-// Loads the compiled addon once. On failure, one error that lists where it looked and what to do (STYLE 6).
+// Loads the compiled addon once. On failure, one error that lists where it looked and what to do.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';

@@ -1,4 +1,4 @@
-// One measurement at a time per device (STYLE 5): the addon runs the harness on a worker thread; this module
+// One measurement at a time per device: the addon runs the harness on a worker thread; this module
 // queues work per device so two measurements never share a GPU or the CPU's cores.
 import type { NativeMeasurePlan, NativeMeasureResult, ProgressCallback } from './binding.js';
 import { loadBinding } from './load.js';

@@ -1,4 +1,4 @@
-// Python callables as executors (SPEC §7): which interpreter runs them, what a file registers, and the child
+// Python callables as executors (docs/spec.md §7): which interpreter runs them, what a file registers, and the child
 // executor that runs one registered callable under the engine (python/etok/_executor.py speaks the protocol).
 // No framework is imported here or by the executor unless the user's file imports it.
 import { spawnSync } from 'node:child_process';

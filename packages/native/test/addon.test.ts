@@ -63,12 +63,36 @@ describe('runKernel', () => {
   it('names the field of a shape that does not divide', () => {
     const bad = { ...request, shape: { ...request.shape, heads: 5 } };
     expect(() => runKernel(bad, syntheticInputs(request, 'uniform', 1))).toThrow(/kvHeads/);
+    let caught: unknown;
     try {
       runKernel(bad, {});
     } catch (error) {
-      expect((error as { code?: string }).code).toBe('BAD_SHAPE');
-      expect((error as { field?: string }).field).toBe('kvHeads');
+      caught = error;
     }
+    expect(caught).toBeInstanceOf(Error);
+    expect(caught).toMatchObject({ code: 'BAD_SHAPE', field: 'kvHeads' });
+  });
+
+  it('a backend error reaches JS with its code as `code`, not as a prefix of its message', () => {
+    // A device past the last one: a build without CUDA says CUDA_NOT_COMPILED, a machine without a driver
+    // CUDA_ERROR (from the runtime), a machine with GPUs BAD_SHAPE naming the device.
+    const gpus = listDevices().filter((d) => d.kind === 'cuda').length;
+    const onCuda = { ...request, device: `cuda:${gpus}` };
+    let caught: unknown;
+    try {
+      runKernel(onCuda, syntheticInputs(request, 'uniform', 1));
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(Error);
+    const { code, message } = caught as Error & { code?: string };
+    const expected = !capabilities().cuda
+      ? ['CUDA_NOT_COMPILED']
+      : gpus === 0
+        ? ['CUDA_ERROR', 'BAD_SHAPE']
+        : ['BAD_SHAPE'];
+    expect(expected).toContain(code);
+    expect(message).not.toMatch(/^[A-Z_]+: /);
   });
 
   it('names an input of the wrong length', () => {

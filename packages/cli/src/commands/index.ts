@@ -1,4 +1,4 @@
-// The command table: each command is loaded only when it is run (STYLE 17). To add a command, add a line here
+// The command table: each command is loaded only when it is run. To add a command, add a line here
 // and a file in this folder exporting `spec: CommandSpec` and `run(args: ParsedArgs, io: CommandIo): Promise<number>`.
 import type { CommandIo } from '../io.js';
 import type { CommandSpec, ParsedArgs } from '../options.js';

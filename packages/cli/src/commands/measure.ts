@@ -5,7 +5,7 @@
 // power over the same window.
 import { spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { chooseMeter, EtokError } from '@etok/core';
 import {
   listMeters,

@@ -1,4 +1,4 @@
-// `etok profile -- CMD ARGS…`: joules per kernel in an unmodified CUDA program (SPEC §8). Two runs of the program
+// `etok profile -- CMD ARGS…`: joules per kernel in an unmodified CUDA program (docs/spec.md §8). Two runs of the program
 // with etok's injection library loaded by the CUDA driver (docs/profile.md):
 //   1. trace   every kernel's calls and GPU time (CUPTI), and the program's energy on the board between two meter
 //              steps around it, beside the idle power measured before it;

@@ -1,4 +1,4 @@
-// The profile document from a trace, the replays and the program's measured energy (SPEC §8): per kernel, J/call
+// The profile document from a trace, the replays and the program's measured energy (docs/spec.md §8): per kernel, J/call
 // from its replay or, failing one, a time-share estimate labelled as such; each kernel's joules in the program;
 // and the closure, how much of the program's measured energy the kernels account for.
 import type { MeterInfo } from '../schemas.js';

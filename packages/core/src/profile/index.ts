@@ -1,4 +1,4 @@
-// `etok profile`: joules per kernel in an unmodified CUDA program (SPEC §8): the document's schema, the pass files
+// `etok profile`: joules per kernel in an unmodified CUDA program (docs/spec.md §8): the document's schema, the pass files
 // the injection library writes, the trace and replay analysis, and the renderers. Pure functions throughout.
 export * from './build.js';
 export * from './cells.js';

@@ -1,4 +1,4 @@
-// `etok.profile/v1` (SPEC §8): joules per kernel in an unmodified CUDA program. Every joule figure says where it
+// `etok.profile/v1` (docs/spec.md §8): joules per kernel in an unmodified CUDA program. Every joule figure says where it
 // comes from: `source: "replay"` (the kernel relaunched in place under the engine's rules, board energy while it
 // runs, idle floor included, as `etok bench`'s J/call) or `"time-share"` (an estimate: the program's power while
 // kernels run, spread by GPU time; `reason` says why the kernel was not replayed). A file holding the SPEC's

@@ -9,7 +9,8 @@ namespace etok::kernels {
 void checkInputs(const Problem& p, const HostTensors& inputs) {
   for (const auto& spec : inputSpecs(p)) {
     auto it = inputs.find(spec.name);
-    if (it == inputs.end()) throw BadShape(spec.name, "input '" + spec.name + "' is missing for variant " + formatVariant(p.variant));
+    if (it == inputs.end())
+      throw BadShape(spec.name, "input '" + spec.name + "' is missing for variant " + formatVariant(p.variant));
     if (static_cast<int64_t>(it->second.size()) != spec.elements())
       throw BadShape(spec.name, "input '" + spec.name + "' has " + std::to_string(it->second.size()) +
                                     " elements; the shape needs " + std::to_string(spec.elements()));
@@ -97,7 +98,8 @@ HostTensors syntheticInputs(const Problem& p, const std::string& profile, uint64
         for (int64_t tok = blk * bs; tok < std::min(s.kvLen, (blk + 1) * bs); tok++) {
           float* key = p.variant.mla ? &k[(b * s.kvLen + tok) * dim] : &k[((b * s.kvHeads + g) * s.kvLen + tok) * dim];
           for (int64_t d = 0; d < dim; d++)
-            key[d] = 0.5f * key[d] + strength * static_cast<float>(dir[d] / norm) * std::sqrt(static_cast<float>(dim)) / 4.0f;
+            key[d] = 0.5f * key[d] +
+                     strength * static_cast<float>(dir[d] / norm) * std::sqrt(static_cast<float>(dim)) / 4.0f;
         }
       }
     }

@@ -29,6 +29,14 @@ Variant parseVariant(const std::string& text) {
   return v;
 }
 
+std::vector<Variant> allVariants() {
+  std::vector<Variant> out;
+  for (KvQuant kv : {KvQuant::None, KvQuant::Int8, KvQuant::Int4, KvQuant::Fp8})
+    for (bool mla : {false, true})
+      for (bool sparse : {false, true}) out.push_back({mla, sparse, kv});
+  return out;
+}
+
 std::string formatVariant(const Variant& v) {
   std::string out;
   auto add = [&](const char* w) { out += out.empty() ? w : std::string("+") + w; };

@@ -85,7 +85,8 @@ void encodeRow(VectorStore& s, int64_t row, const float* x) {
     case StoreFormat::Int8: {
       scales[0] = scaleFor(absMax(x, dim), 127.0f);
       const float scale = f16ToFloat(scales[0]);
-      for (int64_t d = 0; d < dim; d++) out[d] = static_cast<uint8_t>(static_cast<int8_t>(symmetricLevel(x[d], scale, 127)));
+      for (int64_t d = 0; d < dim; d++)
+        out[d] = static_cast<uint8_t>(static_cast<int8_t>(symmetricLevel(x[d], scale, 127)));
       return;
     }
     case StoreFormat::Fp8: {

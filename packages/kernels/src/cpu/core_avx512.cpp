@@ -8,4 +8,5 @@
 namespace etok::kernels::cpu::avx512 {
 void attend(Plan& plan, int64_t unit, Scratch& scratch) { attendUnit(plan, unit, scratch); }
 void select(Plan& plan, int64_t index, Scratch& scratch) { selectRow(plan, index, scratch); }
+bool intLanes() { return IntVec::kAvailable; }
 }  // namespace etok::kernels::cpu::avx512

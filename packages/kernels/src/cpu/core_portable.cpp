@@ -7,4 +7,5 @@
 namespace etok::kernels::cpu::portable {
 void attend(Plan& plan, int64_t unit, Scratch& scratch) { attendUnit(plan, unit, scratch); }
 void select(Plan& plan, int64_t index, Scratch& scratch) { selectRow(plan, index, scratch); }
+bool intLanes() { return IntVec::kAvailable; }
 }  // namespace etok::kernels::cpu::portable

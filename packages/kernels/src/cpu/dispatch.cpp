@@ -79,14 +79,35 @@ class CpuAttention final : public PreparedAttention {
  public:
   CpuAttention(const Problem& p, const HostTensors& in, int threads)
       : pool_(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))) {
-    const std::string isa = cpuKernelIsa();
+    isa_ = cpuKernelIsa();
 #if defined(ETOK_KERNELS_AVX2)
-    if (isa == "avx2") attend_ = avx2::attend, select_ = avx2::select;
+    if (isa_ == "avx2") attend_ = avx2::attend, select_ = avx2::select, intLanes_ = avx2::intLanes();
 #endif
 #if defined(ETOK_KERNELS_AVX512)
-    if (isa == "avx512") attend_ = avx512::attend, select_ = avx512::select;
+    if (isa_ == "avx512") attend_ = avx512::attend, select_ = avx512::select, intLanes_ = avx512::intLanes();
 #endif
     build(p, in);
+  }
+
+  /** What runs, for a measurement's provenance: the vector path and who chose it, threads, work units and KV
+   *  splits, and whether the opt-in int8 dot products (ETOK_CPU_INT8_DOT=1) are taken, where and if not, why. */
+  std::string describe() const override {
+    const Plan& P = plan_;
+    const char* chosen = std::getenv("ETOK_CPU_ISA");
+    std::string d = std::string("cpu ") + isa_ + (chosen && *chosen ? " (ETOK_CPU_ISA)" : " (default)") + ", " +
+                    std::to_string(pool_.size()) + " thread(s), " + std::to_string(P.units.size()) + " unit(s), " +
+                    std::to_string(P.splits) + " KV split(s)";
+    if (!P.int8Dot) return d + "; int8 dot products off";
+    Int8DotUse any;
+    for (const Unit& u : P.units) {
+      const Int8DotUse use = int8DotUse(P, P.headsPerGroup * (u.row1 - u.row0), intLanes_);
+      any.keys = any.keys || use.keys, any.values = any.values || use.values;
+    }
+    d += "; int8 dot products (ETOK_CPU_INT8_DOT): ";
+    if (any.keys || any.values) return d + (any.keys && any.values ? "QK and PV" : any.keys ? "QK" : "PV");
+    if (!intLanes_) return d + "not taken (the " + isa_ + " path has no integer dot products)";
+    if (P.valueStore().format != StoreFormat::Int8) return d + "not taken (the cache is not int8)";
+    return d + "not taken (this shape widens its tiles or its rows are not whole 16-value chunks)";
   }
 
   void run() override {
@@ -122,8 +143,8 @@ class CpuAttention final : public PreparedAttention {
       P.headsPerGroup = s.heads;
       P.qkDim = s.rank + s.ropeDim;
       P.vDim = s.rank;
-      P.q = encodeRows(act, concatRows(rounded("qNope"), s.rank, rounded("qRope"), s.ropeDim), s.batch * s.heads * P.rows,
-                       P.qkDim);
+      P.q = encodeRows(act, concatRows(rounded("qNope"), s.rank, rounded("qRope"), s.ropeDim),
+                       s.batch * s.heads * P.rows, P.qkDim);
       const auto ckv = rounded("ckv"), kRope = rounded("kRope");
       P.keys[0] = encodeRows(kv, ckv, s.batch * s.kvLen, s.rank);
       P.keys[1] = encodeRows(kv, kRope, s.batch * s.kvLen, s.ropeDim);
@@ -159,9 +180,11 @@ class CpuAttention final : public PreparedAttention {
       S.scores.assign(kQueryBlockSize * kTileTokens, 0.0f);
       S.probs.assign(kQueryBlockSize * kTileTokens, 0.0f);
       S.bias.assign(kQueryBlockSize * kTileTokens, 0.0f);
-      S.scaled.assign(static_cast<size_t>(std::max<int64_t>(1, P.valueStore().groups) * kQueryBlockSize * kTileTokens), 0.0f);
+      S.scaled.assign(static_cast<size_t>(std::max<int64_t>(1, P.valueStore().groups) * kQueryBlockSize * kTileTokens),
+                      0.0f);
       S.kTile.assign(static_cast<size_t>(kTileTokens * P.qkDim), 0.0f);
-      if (P.maxQueries >= kTransposeMinBlocks * kQueryBlockSize) S.keysT.assign(static_cast<size_t>(kTileTokens * P.qkDim), 0.0f);
+      if (P.maxQueries >= kTransposeMinBlocks * kQueryBlockSize)
+        S.keysT.assign(static_cast<size_t>(kTileTokens * P.qkDim), 0.0f);
       S.vTile.assign(static_cast<size_t>(kTileTokens * P.vDim), 0.0f);
       S.tmp.assign(static_cast<size_t>(std::max(P.qkDim, P.vDim)), 0.0f);
     }
@@ -175,12 +198,12 @@ class CpuAttention final : public PreparedAttention {
     const int64_t threads = pool_.size();
     if (P.p.phase == Phase::Decode) {
       const int64_t seqGroups = s.batch * P.groups;
-      const int64_t attended = P.p.variant.sparse ? std::min(s.kvLen, (P.p.params.topK + 2) * P.p.params.blockSize +
-                                                                          P.p.params.window)
-                                                  : s.kvLen;
+      const int64_t attended = P.p.variant.sparse
+                                   ? std::min(s.kvLen, (P.p.params.topK + 2) * P.p.params.blockSize + P.p.params.window)
+                                   : s.kvLen;
       P.splits = 1;
-      if (seqGroups < 2 * threads) P.splits = std::max<int64_t>(1, std::min((2 * threads + seqGroups - 1) / seqGroups,
-                                                                            attended / 512));
+      if (seqGroups < 2 * threads)
+        P.splits = std::max<int64_t>(1, std::min((2 * threads + seqGroups - 1) / seqGroups, attended / 512));
       P.maxQueries = P.headsPerGroup;
       for (int64_t b = 0; b < s.batch; b++)
         for (int64_t g = 0; g < P.groups; g++)
@@ -222,8 +245,10 @@ class CpuAttention final : public PreparedAttention {
   }
 
   ThreadPool pool_;
+  std::string isa_;
   void (*attend_)(Plan&, int64_t, Scratch&) = portable::attend;
   void (*select_)(Plan&, int64_t, Scratch&) = portable::select;
+  bool intLanes_ = portable::intLanes();
   Plan plan_;
   std::vector<Scratch> scratch_;
 };
@@ -239,7 +264,8 @@ const char* cpuKernelIsa() {
   if (want == "portable") return "portable";
   if (want == "avx2") {
     if (!cpu::cpuRunsAvx2())
-      throw std::invalid_argument("ETOK_CPU_ISA=avx2, but this CPU lacks AVX2, FMA or F16C (or this build has no AVX2 path); unset it");
+      throw std::invalid_argument(
+          "ETOK_CPU_ISA=avx2, but this CPU lacks AVX2, FMA or F16C (or this build has no AVX2 path); unset it");
     return "avx2";
   }
   if (want == "avx512") {

@@ -7,15 +7,11 @@
 //       one vpmaddwd adds wi(t)·v(t) + wi(t+1)·v(t+1) for 8 elements; acc += σw · sum once a tile.
 // The rounding is the only approximation (relative 2^-16 of the row's or tile's largest; README "Tolerances"):
 // the stored int8 values and their scales enter exactly. Why: widened to f32 an int8 value costs a sign extension,
-// a conversion and its FMAs, so int8 decode waited on the FMA pipes at half the FLOP rate of f32 and turned a 3.9×
-// byte ratio into 2×.
-// Included inside the ISA namespace by attention_core.h after TileView; instantiated only where IntVec::kAvailable.
+// a conversion and its FMAs, so int8 decode waits on the FMA pipes and turns its byte ratio into much less time
+// saved (docs/performance-log.md, 2026-11-26).
+// Included inside the ISA namespace by attention_core.h after accumulation.h; instantiated only where
+// IntVec::kAvailable.
 #pragma once
-
-/** Values a chunk of the integer loops (one vector of int16 lanes): rows must be a multiple of it. */
-constexpr int64_t kIntDotChunk = 16;
-/** Largest head (qkDim) whose dot product int32 holds exactly: |Σ| ≤ dim · 32767 · 127 < 2^31. */
-constexpr int64_t kIntDotMaxDim = 512;
 
 /** Rounds a query of dim floats to int16 against its largest |value| (nearest, ties to even): q ≈ σ·out[·].
  *  Returns σ; NaN when the query holds a NaN or infinity, so its scores become NaN as the f32 path's would. */
@@ -27,7 +23,8 @@ inline float quantizeQuery(const float* q, int64_t dim, int16_t* out) {
     amax = std::max(amax, std::fabs(q[d]));
   }
   const float inv = finite && amax > 0.0f ? 32767.0f / amax : 0.0f;
-  for (int64_t d = 0; d < dim; d++) out[d] = static_cast<int16_t>(std::clamp(std::nearbyint(q[d] * inv), -32767.0f, 32767.0f));
+  for (int64_t d = 0; d < dim; d++)
+    out[d] = static_cast<int16_t>(std::clamp(std::nearbyint(q[d] * inv), -32767.0f, 32767.0f));
   return finite ? amax / 32767.0f : std::numeric_limits<float>::quiet_NaN();
 }
 
@@ -83,7 +80,8 @@ void scoreInt8(const TileView& V, const int16_t* const* q, const float* qScale, 
   t = 0;
   for (; t + Vec::W <= n; t += Vec::W) {
     const T ks = Vec::halves(st.rowScales(t));
-    for (int j = 0; j < N; j++) Vec::store(scores + j * kTile + t, Vec::mul(Vec::mul(Vec::load(scores + j * kTile + t), ks), qs[j]));
+    for (int j = 0; j < N; j++)
+      Vec::store(scores + j * kTile + t, Vec::mul(Vec::mul(Vec::load(scores + j * kTile + t), ks), qs[j]));
   }
   for (; t < n; t++) {
     const float ks = Vec::half(st.rowScales(t)[0]);

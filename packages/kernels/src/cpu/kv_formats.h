@@ -20,7 +20,7 @@ struct Fmt<StoreFormat::F32> {
 
 template <>
 struct Fmt<StoreFormat::BF16> {
-  // Read in place, bf16 rows are read 2·W values a load in pair-split order (attention_core.h: pairSplit).
+  // Read in place, bf16 rows are read 2·W values a load in pair-split order (scoring.h: pairSplit).
   static constexpr bool kScaled = false, kInt4 = false, kPairSplit = true;
   static constexpr int kBytes = 2;
   static Vec::T loadW(const uint8_t* p) { return Vec::loadBf16(p); }
@@ -97,7 +97,7 @@ inline float load1At(const uint8_t* row, int64_t begin, int64_t len, int64_t e) 
 }
 
 /** Scale groups of a row: (count, size); float formats are one unscaled group spanning the row. S is a
- *  VectorStore or a tile Segment (attention_core.h). */
+ *  VectorStore or a tile Segment (tile_view.h). */
 template <StoreFormat F, class S>
 inline int64_t groupCount(const S& s) {
   return Fmt<F>::kScaled ? s.groups : 1;

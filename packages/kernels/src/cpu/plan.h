@@ -14,7 +14,7 @@ namespace etok::kernels::cpu {
 /** Tokens a tile holds and queries a block shares each loaded KV vector between (attention_core.h). */
 constexpr int kTileTokens = 32;
 constexpr int kQueryBlockSize = 4;
-/** Query blocks that must share a tile before its keys are transposed for GEMM-style scoring (attention_core.h). */
+/** Query blocks that must share a tile before its keys are transposed for GEMM-style scoring (scoring.h). */
 constexpr int kTransposeMinBlocks = 8;
 
 /** One work unit: a (batch, kv group), a chunk of query rows [row0, row1), and one of `splits` KV ranges. */
@@ -61,6 +61,25 @@ struct Plan {
   int64_t selectionIndex(int64_t b, int64_t g, int64_t r) const { return (b * groups + g) * rows + r; }
   int64_t partialStride() const { return maxQueries * (vDim + 2); }
 };
+
+/** Values a chunk of the integer loops of int8_dot.h (one vector of int16 lanes): rows must be a multiple of it. */
+constexpr int64_t kIntDotChunk = 16;
+/** Largest head (qkDim) whose dot product int32 holds exactly: |Σ| ≤ dim · 32767 · 127 < 2^31. */
+constexpr int64_t kIntDotMaxDim = 512;
+
+/** Which products of int8 read in place run in 16-bit integers (int8_dot.h) in a unit of `queries` queries, on a path
+ *  with integer lanes or not. One rule for the core and for describe(): asked for (Plan::int8Dot), an int8 cache,
+ *  read in place (one query block), one scale a row, rows of whole integer chunks. */
+struct Int8DotUse {
+  bool keys = false, values = false;
+};
+inline Int8DotUse int8DotUse(const Plan& P, int64_t queries, bool intLanes) {
+  Int8DotUse use;
+  if (!intLanes || !P.int8Dot || P.valueStore().format != StoreFormat::Int8 || queries > kQueryBlockSize) return use;
+  use.keys = P.keySegments == 1 && P.keys[0].groups == 1 && P.qkDim % kIntDotChunk == 0 && P.qkDim <= kIntDotMaxDim;
+  use.values = P.valueStore().groups == 1 && P.vDim % kIntDotChunk == 0;
+  return use;
+}
 
 /** Per worker scratch, sized once by the dispatcher. */
 struct Scratch {

@@ -26,9 +26,7 @@ double fmaChains(int64_t iterations);  // roofline_avx512.cpp
 
 namespace {
 
-double now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 double fmaChainsPortable(int64_t iterations) {
   float a[16];
@@ -68,7 +66,8 @@ CpuRoofline measureCpuRoofline(int threads, double seconds, double bufferBytes) 
   CpuRoofline r;
   const size_t wordsPerThread = static_cast<size_t>(bufferBytes / 8 / threads);
   std::vector<std::vector<uint64_t>> buffers(static_cast<size_t>(threads));
-  timedParallel(threads, [&](int t) { buffers[t].assign(wordsPerThread, static_cast<uint64_t>(t) + 1); });  // first touch
+  timedParallel(threads,
+                [&](int t) { buffers[t].assign(wordsPerThread, static_cast<uint64_t>(t) + 1); });  // first touch
   std::vector<uint64_t> sinks(static_cast<size_t>(threads) * 8);
   const double end = now() + seconds / 2;
   while (now() < end) {

@@ -41,8 +41,8 @@ struct Vec {
   }
   /** out[j·stride + r] = in[r·4 + j] for 8 rows of 4 (two 4×4 transposes, one a 128-bit lane). */
   static void transpose8x4(const float* in, float* out, int64_t stride) {
-    lanes8::transpose8x4(_mm256_loadu_ps(in), _mm256_loadu_ps(in + 8), _mm256_loadu_ps(in + 16), _mm256_loadu_ps(in + 24),
-                         out, stride);
+    lanes8::transpose8x4(_mm256_loadu_ps(in), _mm256_loadu_ps(in + 8), _mm256_loadu_ps(in + 16),
+                         _mm256_loadu_ps(in + 24), out, stride);
   }
   /** The same for 8 rows of 4 f16 values, rows inStride values apart, widened to f32. */
   static void transpose8x4(const uint16_t* in, int64_t inStride, float* out, int64_t stride) {
@@ -96,7 +96,7 @@ struct Vec {
     return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
   }
   /** 2·W bf16 values split into the even- and odd-indexed W by one shift and one mask (pair-split order,
-   *  attention_core.h); loadBf16 needs a widening shuffle and a shift for every W. */
+   *  scoring.h); loadBf16 needs a widening shuffle and a shift for every W. */
   static void loadBf16Pair(const uint8_t* p, T& even, T& odd) {
     const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
     even = _mm256_castsi256_ps(_mm256_slli_epi32(x, 16));
@@ -132,21 +132,24 @@ struct Vec {
 /** 16-bit integer lanes for int8 KV read in place (int8_dot.h): vpmaddwd multiplies 16 int16 pairs and adds each
  *  pair into an int32 lane, 16 multiply-adds an instruction where an f32 FMA does 8, and int8 widens to int16 with
  *  one sign extension where f32 needs a sign extension and a conversion per 8 values; but each needs a vpaddd to
- *  accumulate, so what it saves is the widening. In isolation (4 queries, a 32-token tile in L1, -O3) QK ran 1.5×
- *  and PV 1.4× faster than widening to f32. */
+ *  accumulate, so what it saves is the widening (docs/performance-log.md, 2026-11-26). */
 struct IntVec {
   static constexpr bool kAvailable = true;
   using I = __m256i;
   static constexpr int W = 16;  // int16 lanes; int32 results come 8 a vector
   static I zero() { return _mm256_setzero_si256(); }
   static I loadI16(const int16_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
-  static I widenInt8(const uint8_t* p) { return _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+  static I widenInt8(const uint8_t* p) {
+    return _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
   /** acc + Σ of each adjacent pair of a·b, in 8 int32 lanes. */
   static I maddAdd(I a, I b, I acc) { return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b)); }
   static void inRegister(I& v) { asm("" : "+x"(v)); }
   /** *pair in every int32 lane, by vbroadcastss: a load alone, where vpbroadcastd from memory may also take a
    *  shuffle pipe from the multiply-adds. */
-  static I bcastPair(const int32_t* pair) { return _mm256_castps_si256(_mm256_broadcast_ss(reinterpret_cast<const float*>(pair))); }
+  static I bcastPair(const int32_t* pair) {
+    return _mm256_castps_si256(_mm256_broadcast_ss(reinterpret_cast<const float*>(pair)));
+  }
   static Vec::T toFloat(I v) { return _mm256_cvtepi32_ps(v); }
   /** out[k] = Σ of v[k]'s lanes as f32: eight at a time reduced in int32 (exact; the caller keeps the sums in range)
    *  by the transposing horizontal sum of Vec::hsums, then one conversion instead of eight. */
@@ -173,7 +176,8 @@ struct IntVec {
   /** Rounds 32 weights w ≥ 0 (zero past the tile's tokens) to int16 against their largest, w ≈ σ·round(w/σ) with
    *  σ = max/32767, and packs them two tokens an int32 (token 2i low, 2i + 1 high) into pairs[16]. Returns σ. */
   static float weightPairs(const float* w, int32_t* pairs) {
-    const __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8), w2 = _mm256_loadu_ps(w + 16), w3 = _mm256_loadu_ps(w + 24);
+    const __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8), w2 = _mm256_loadu_ps(w + 16),
+                 w3 = _mm256_loadu_ps(w + 24);
     const float mx = Vec::hmax(_mm256_max_ps(_mm256_max_ps(w0, w1), _mm256_max_ps(w2, w3)));
     const __m256 inv = _mm256_set1_ps(mx > 0.0f ? 32767.0f / mx : 0.0f);
     auto round = [&](__m256 v) { return _mm256_cvtps_epi32(_mm256_mul_ps(v, inv)); };  // nearest, ties to even

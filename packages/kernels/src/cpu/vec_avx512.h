@@ -49,8 +49,8 @@ struct Vec {
   }
   /** out[j·stride + r] = in[r·4 + j] for 8 rows of 4 (8-lane: lanes8.h). */
   static void transpose8x4(const float* in, float* out, int64_t stride) {
-    lanes8::transpose8x4(_mm256_loadu_ps(in), _mm256_loadu_ps(in + 8), _mm256_loadu_ps(in + 16), _mm256_loadu_ps(in + 24),
-                         out, stride);
+    lanes8::transpose8x4(_mm256_loadu_ps(in), _mm256_loadu_ps(in + 8), _mm256_loadu_ps(in + 16),
+                         _mm256_loadu_ps(in + 24), out, stride);
   }
   /** The same for 8 rows of 4 f16 values. The core calls it only on 8-lane paths (its int4 scale folding checks
    *  Vec::W == 8); it exists so the one core compiles for every ISA. */
@@ -93,7 +93,9 @@ struct Vec {
   }
 
   static float half(uint16_t h) { return _cvtsh_ss(h); }
-  static T halves(const uint16_t* h) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(h))); }
+  static T halves(const uint16_t* h) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(h)));
+  }
 
   // ---- widening loads of 16 stored values ----
   static T loadF32(const uint8_t* p) { return _mm512_loadu_ps(reinterpret_cast<const float*>(p)); }
@@ -107,7 +109,9 @@ struct Vec {
     even = _mm512_castsi512_ps(_mm512_slli_epi32(x, 16));
     odd = _mm512_castsi512_ps(_mm512_and_si512(x, _mm512_set1_epi32(static_cast<int>(0xffff0000u))));
   }
-  static T loadF16(const uint8_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
+  static T loadF16(const uint8_t* p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
   static T loadInt8(const uint8_t* p) {
     return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
   }

@@ -7,23 +7,28 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 
 #include "../common/quantize.h"
+#include "etok/kernels/errors.h"
 
 namespace etok::kernels::cuda {
 
 inline void check(cudaError_t err, const char* what) {
-  if (err != cudaSuccess)
-    throw std::runtime_error(std::string("CUDA_ERROR: ") + what + ": " + cudaGetErrorString(err));
+  if (err != cudaSuccess) throw CodedError("CUDA_ERROR", std::string(what) + ": " + cudaGetErrorString(err));
 }
 
 /** The C++ type a float activation format is stored as on the device. */
 template <StoreFormat A> struct Act;
-template <> struct Act<StoreFormat::F32> { using T = float; };
-template <> struct Act<StoreFormat::BF16> { using T = __nv_bfloat16; };
-template <> struct Act<StoreFormat::F16> { using T = __half; };
+template <> struct Act<StoreFormat::F32> {
+  using T = float;
+};
+template <> struct Act<StoreFormat::BF16> {
+  using T = __nv_bfloat16;
+};
+template <> struct Act<StoreFormat::F16> {
+  using T = __half;
+};
 
 /**
  * One stored plane of row vectors on the device, as quantize.h describes a VectorStore, with each row padded to a
@@ -87,7 +92,9 @@ template <> __device__ __forceinline__ void store2<__half>(__half* p, float x, f
 }
 template <class T> __device__ __forceinline__ void store1(T* p, float x);
 template <> __device__ __forceinline__ void store1<float>(float* p, float x) { *p = x; }
-template <> __device__ __forceinline__ void store1<__nv_bfloat16>(__nv_bfloat16* p, float x) { *p = __float2bfloat16_rn(x); }
+template <> __device__ __forceinline__ void store1<__nv_bfloat16>(__nv_bfloat16* p, float x) {
+  *p = __float2bfloat16_rn(x);
+}
 template <> __device__ __forceinline__ void store1<__half>(__half* p, float x) { *p = __float2half_rn(x); }
 
 }  // namespace etok::kernels::cuda

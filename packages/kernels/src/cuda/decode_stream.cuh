@@ -4,9 +4,9 @@
 // it (docs/gpu.md, "Flipping a default").
 //
 // Why: the tensor-core decode (prefill_mma.cuh) dequantizes quantized caches in registers before its shared tiles,
-// unpipelined; on an H100 (2026-11-26) kv-int8/fp8/int4 ran at 0.47-0.48x the speed of bf16 instead of their byte
-// ratios (1.97x, 3.55x). Here every byte moves global → shared with cp.async (16-byte copies, a ring per warp), so
-// a quantized cache costs its stored bytes, and the conversion to the mma operand type is a few integer
+// unpipelined, so quantized decode runs slower than bf16 instead of faster by its byte ratio
+// (docs/performance-log.md, 2026-11-26). Here every byte moves global → shared with cp.async (16-byte copies, a ring
+// per warp), so a quantized cache costs its stored bytes, and the conversion to the mma operand type is a few integer
 // instructions per pair (stream_convert.cuh) out of shared memory.
 //
 // Layout: the block's W warps split the tokens of its KV split (FlashInfer's decode layout on mma.sync): warp w
@@ -56,7 +56,8 @@ template <StoreFormat A, StoreFormat K, int D, int C> __host__ __device__ conste
   return 2 * C * L::kRowPitch + 2 * C * L::kGroups * 2 + 16;
 }
 
-template <StoreFormat A, StoreFormat K, int D, int W, int C, int STAGES> __host__ __device__ constexpr size_t streamSharedBytes() {
+template <StoreFormat A, StoreFormat K, int D, int W, int C, int STAGES> __host__ __device__ constexpr size_t
+streamSharedBytes() {
   constexpr size_t ring = static_cast<size_t>(W) * STAGES * streamSlotBytes<A, K, D, C>();
   constexpr size_t merge = sizeof(float) * W * 16 * (D + 2);
   return ring > merge ? ring : merge;
@@ -80,15 +81,19 @@ __device__ __forceinline__ uint32_t lds16(const void* p) { return *reinterpret_c
 __device__ __forceinline__ void ldmatrixX4(const void* rowAddress, uint32_t (&r)[4]) {
   const uint32_t addr = static_cast<uint32_t>(__cvta_generic_to_shared(rowAddress));
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(addr));
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(addr));
 }
 __device__ __forceinline__ void ldmatrixX4Trans(const void* rowAddress, uint32_t (&r)[4]) {
   const uint32_t addr = static_cast<uint32_t>(__cvta_generic_to_shared(rowAddress));
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(addr));
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(addr));
 }
 
-__device__ __forceinline__ float2 half2Bits(uint32_t h) { return __half22float2(*reinterpret_cast<const __half2*>(&h)); }
+__device__ __forceinline__ float2 half2Bits(uint32_t h) {
+  return __half22float2(*reinterpret_cast<const __half2*>(&h));
+}
 
 /** The first of the two query dims (d, d + step) that A-operand register pair `hi` (0: a0/a1, 1: a2/a3) of QK
  *  k-step ks holds for lane tig; the cache's layout decides the order. */
@@ -269,7 +274,8 @@ __global__ void __launch_bounds__(W * 32, (streamMinBlocks<A, K, W, C, STAGES>()
 #pragma unroll
         for (int grp = 0; grp < D / 32; grp++) {
           float sg[4] = {0.f, 0.f, 0.f, 0.f};
-          const uint32_t w = *reinterpret_cast<const uint32_t*>(kRows + tok * L::kRowPitch + 16 * (grp ^ swz4(tok)) + 4 * tig);
+          const uint32_t w = *reinterpret_cast<const uint32_t*>(kRows + tok * L::kRowPitch + 16 * (grp ^ swz4(tok)) +
+                                                                4 * tig);
           mma16816<T>(sg, qf[2 * grp], nibblePair<T>(w, 0), nibblePair<T>(w, 8));
           mma16816<T>(sg, qf[2 * grp + 1], nibblePair<T>(w, 4), nibblePair<T>(w, 12));
           const float2 a2 = half2Bits(scw[grp >> 1]), b2 = half2Bits(scw[2 + (grp >> 1)]);
@@ -325,7 +331,9 @@ __global__ void __launch_bounds__(W * 32, (streamMinBlocks<A, K, W, C, STAGES>()
 #pragma unroll
         for (int j = 0; j < VN; j += 2) {
           uint32_t r[4];
-          ldmatrixX4Trans(vRows + (16 * kk + (lane & 7) + 8 * ((lane >> 3) & 1)) * L::kRowPitch + 2 * (8 * j + 8 * (lane >> 4)), r);
+          ldmatrixX4Trans(vRows + (16 * kk + (lane & 7) + 8 * ((lane >> 3) & 1)) * L::kRowPitch +
+                              2 * (8 * j + 8 * (lane >> 4)),
+                          r);
           mma16816<T>(o[j], pa, r[0], r[1]);
           mma16816<T>(o[j + 1], pa, r[2], r[3]);
         }

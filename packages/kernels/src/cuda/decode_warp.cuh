@@ -3,13 +3,13 @@
 // EXPERIMENTAL: compiled everywhere, run only with ETOK_CUDA_PATH=warp until a GPU run has validated it
 // (docs/gpu.md).
 //
-// Why: the tensor-core decode instance (prefill_mma.cuh, 16 rows × 4 dim slices) spends ~4.5 µs per 64-token tile
-// on an H100 (2026-11-26, measured): each warp owns a quarter of the dims, so its partial scores go through shared
-// memory and a block barrier before the softmax, and a tile costs the block ~2800 instructions (an estimate read off
-// the code). Here each of the 4 warps streams its own 16-token chunks (chunks c0 + w, c0 + w + 4, … of the block's
-// KV split) through its own cp.async ring of STAGES chunks and keeps its own online-softmax state: per chunk 16 mma
-// for QK, 16 for PV, no barrier but __syncwarp, ~150 instructions (estimated likewise). The 4 states are merged once
-// at the end through shared memory.
+// Why: in the tensor-core decode instance (prefill_mma.cuh, 16 rows × 4 dim slices) each warp owns a quarter of the
+// dims, so its partial scores go through shared memory and a block barrier before the softmax, and a tile costs the
+// block ~2800 instructions (an estimate read off the code; the tile time measured on an H100 is in
+// docs/performance-log.md, 2026-11-26). Here each of the 4 warps streams its own 16-token chunks (chunks c0 + w,
+// c0 + w + 4, … of the block's KV split) through its own cp.async ring of STAGES chunks and keeps its own
+// online-softmax state: per chunk 16 mma for QK, 16 for PV, no barrier but __syncwarp, ~150 instructions (estimated
+// likewise). The 4 states are merged once at the end through shared memory.
 // A quantized cache cannot be copied as is (the tile holds activation-type values): each lane loads and
 // dequantizes its units in registers (kv_formats.cuh) and stores them into the ring slot, so a warp waits for its
 // own loads, and the 12 warps of an SM (3 blocks) are what keeps the memory system busy.
@@ -92,10 +92,10 @@ __global__ void __launch_bounds__(kWarpDecodeWarps * 32, 3) warpDecode(const Att
 #pragma unroll
             for (int e = 0; e < 8; e++) k[e] = v[e] = 0.f;  // finite padding: masked weights are 0
           }
-          *reinterpret_cast<uint4*>(kc + tok * KP + d0) =
-              make_uint4(pack2<T>(k[0], k[1]), pack2<T>(k[2], k[3]), pack2<T>(k[4], k[5]), pack2<T>(k[6], k[7]));
-          *reinterpret_cast<uint4*>(kc + (C + tok) * KP + d0) =
-              make_uint4(pack2<T>(v[0], v[1]), pack2<T>(v[2], v[3]), pack2<T>(v[4], v[5]), pack2<T>(v[6], v[7]));
+          *reinterpret_cast<uint4*>(kc + tok * KP + d0) = make_uint4(pack2<T>(k[0], k[1]), pack2<T>(k[2], k[3]),
+                                                                     pack2<T>(k[4], k[5]), pack2<T>(k[6], k[7]));
+          *reinterpret_cast<uint4*>(kc + (C + tok) * KP + d0) = make_uint4(pack2<T>(v[0], v[1]), pack2<T>(v[2], v[3]),
+                                                                           pack2<T>(v[4], v[5]), pack2<T>(v[6], v[7]));
         }
       }
     }

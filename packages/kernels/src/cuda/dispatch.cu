@@ -60,7 +60,8 @@ Plane uploadPlane(const VectorStore& s, DeviceBuffer& values, DeviceBuffer& scal
   p.groups = static_cast<int>(s.groups);
   p.dim = static_cast<int>(s.dim);
   std::vector<uint8_t> pitched(static_cast<size_t>(s.rows * p.pitch), 0);
-  for (int64_t r = 0; r < s.rows; r++) std::memcpy(pitched.data() + r * p.pitch, s.row(r), static_cast<size_t>(s.rowBytes));
+  for (int64_t r = 0; r < s.rows; r++)
+    std::memcpy(pitched.data() + r * p.pitch, s.row(r), static_cast<size_t>(s.rowBytes));
   values.upload(pitched.data(), pitched.size(), what);
   p.values = values.as<uint8_t>();
   if (s.groups > 0) {
@@ -77,7 +78,8 @@ const uint16_t* seqScales(const Plane& p, int64_t seqs, int64_t kvLen, int64_t p
   const size_t row = sizeof(uint16_t) * p.groups;
   buffer.allocate(static_cast<size_t>(seqs * pitch) * row, "cudaMalloc stream scales");
   check(cudaMemset(buffer.as<void>(), 0, buffer.bytes()), "zero stream scales");
-  check(cudaMemcpy2D(buffer.as<void>(), pitch * row, p.scales, kvLen * row, kvLen * row, seqs, cudaMemcpyDeviceToDevice),
+  check(cudaMemcpy2D(buffer.as<void>(), pitch * row, p.scales, kvLen * row, kvLen * row, seqs,
+                     cudaMemcpyDeviceToDevice),
         "copy stream scales");
   return buffer.as<uint16_t>();
 }
@@ -145,7 +147,8 @@ class CudaAttention final : public PreparedAttention {
     // Inputs: the dtype rounding, then the kv-* quantizer, as in reference::prepareInputs.
     if (mla) {
       a.q0 = uploadPlane(encodeRows(act_, in.at("qNope"), s.batch * s.heads * rows, s.rank), q0_, q0s_, "upload qNope");
-      a.q1 = uploadPlane(encodeRows(act_, in.at("qRope"), s.batch * s.heads * rows, s.ropeDim), q1_, q1s_, "upload qRope");
+      a.q1 = uploadPlane(encodeRows(act_, in.at("qRope"), s.batch * s.heads * rows, s.ropeDim), q1_, q1s_,
+                         "upload qRope");
       const auto ckv = roundToDtype(in.at("ckv"), p.dtype), kRope = roundToDtype(in.at("kRope"), p.dtype);
       a.k0 = uploadPlane(encodeRows(kv_, ckv, s.batch * s.kvLen, s.rank), k0_, k0s_, "upload ckv");
       a.k1 = uploadPlane(encodeRows(kv_, kRope, s.batch * s.kvLen, s.ropeDim), k1_, k1s_, "upload kRope");
@@ -298,7 +301,8 @@ class CudaAttention final : public PreparedAttention {
           for (int64_t d = 0; d < d0; d++) sum[d] += keys0[row * d0 + d];
           for (int64_t d = 0; d < d1; d++) sum[d0 + d] += keys1[row * d1 + d];
           if (sel_.meanPerToken || t == end - 1) {
-            for (int64_t d = 0; d < dk; d++) rounded[d] = static_cast<float>(sum[d] / static_cast<double>(t - begin + 1));
+            for (int64_t d = 0; d < dk; d++)
+              rounded[d] = static_cast<float>(sum[d] / static_cast<double>(t - begin + 1));
             const auto r = roundToDtype(rounded, p_.dtype);
             const int64_t meanRow = sel_.meanPerToken ? t : blk;
             std::copy(r.begin(), r.end(), means.begin() + (bg * sel_.meanRows + meanRow) * dk);
@@ -403,9 +407,10 @@ class CudaAttention final : public PreparedAttention {
       case CudaPath::Simt: {
         attention_ = simtKernel(act_, kv_, a.mla);
         const int unitsK = a.dk / 8, unitsV = a.dv / 8;
-        a.lanesPerToken = std::min(32, std::max(4, nextPow2(std::max(
-                                                    (unitsK + attention_.keyUnitsPerLane - 1) / attention_.keyUnitsPerLane,
-                                                    (unitsV + attention_.valueUnitsPerLane - 1) / attention_.valueUnitsPerLane))));
+        a.lanesPerToken = std::min(32, std::max(4, nextPow2(std::max((unitsK + attention_.keyUnitsPerLane - 1) /
+                                                                         attention_.keyUnitsPerLane,
+                                                                     (unitsV + attention_.valueUnitsPerLane - 1) /
+                                                                         attention_.valueUnitsPerLane))));
         const int headChunks = (a.groupHeads + attention_.headsPerBlock - 1) / attention_.headsPerBlock;
         grid_ = dim3(static_cast<unsigned>(a.rows * headChunks), static_cast<unsigned>(a.batch * a.groups), 1);
         d << "cuda " << attention_.name << ", " << a.lanesPerToken << " lanes/token";
@@ -426,12 +431,14 @@ class CudaAttention final : public PreparedAttention {
     cudaFuncAttributes attr{};
     check(cudaFuncGetAttributes(&attr, attention_.fn), "cudaFuncGetAttributes");
     d << ", grid " << grid_.x << "x" << grid_.y << "x" << grid_.z << ", " << a.splits << " KV split(s)"
-      << (a.sparse ? ", NSA selection" : "") << (a.splits > 1 ? " + combine" : "") << "; path "
-      << pathName(path_.path) << (path_.forced ? " (ETOK_CUDA_PATH)" : " (auto)");
+      << (a.sparse ? ", NSA selection" : "") << (a.splits > 1 ? " + combine" : "") << "; path " << pathName(path_.path)
+      << (path_.forced ? " (ETOK_CUDA_PATH)" : " (auto)");
     if (path_.path == CudaPath::Stream)
       d << ", variant " << attention_.name << (path_.variantForced ? " (ETOK_CUDA_STREAM)" : " (default)");
     d << ", splits " << a.splits
-      << (split.forced ? " (ETOK_CUDA_SPLITS)" : a.prefill ? " (prefill)" : std::string(" (rule ") + splitRuleName(split.rule) + ")")
+      << (split.forced ? " (ETOK_CUDA_SPLITS)"
+          : a.prefill  ? " (prefill)"
+                       : std::string(" (rule ") + splitRuleName(split.rule) + ")")
       << ", " << perSm << " block(s)/SM, " << attr.numRegs << " registers, " << attentionShared_ / 1024 << " KB shared";
     description_ = d.str();
   }
@@ -456,8 +463,8 @@ class CudaAttention final : public PreparedAttention {
   std::unique_ptr<HopperPath> hopper_;
   dim3 grid_;
   size_t attentionShared_ = 0, selectShared_ = 0, outBytes_ = 0;
-  DeviceBuffer q0_, q0s_, q1_, q1s_, k0_, k0s_, k1_, k1s_, v_, vs_, out_, partO_, partML_, means_, mask_, list_,
-      count_, flush_, kSeqScales_, vSeqScales_;
+  DeviceBuffer q0_, q0s_, q1_, q1s_, k0_, k0s_, k1_, k1s_, v_, vs_, out_, partO_, partML_, means_, mask_, list_, count_,
+      flush_, kSeqScales_, vSeqScales_;
   cudaEvent_t start_ = nullptr, stop_ = nullptr;
   bool ran_ = false;
   int flushByte_ = 0;

@@ -91,8 +91,8 @@ PathChoice choosePath(const PathQuery& q, const Overrides& o, const Defaults& d)
   if (!o.streamVariant.empty()) {
     variant = findVariant(o.streamVariant);
     if (variant < 0)
-      throw BadShape("variant", "ETOK_CUDA_STREAM=" + o.streamVariant + " is not a compiled variant (" +
-                                    variantNames() + ")");
+      throw BadShape("variant",
+                     "ETOK_CUDA_STREAM=" + o.streamVariant + " is not a compiled variant (" + variantNames() + ")");
     c.variantForced = true;
   }
   const bool stream = streamApplies(q, kStreamVariants[variant]);
@@ -101,19 +101,23 @@ PathChoice choosePath(const PathQuery& q, const Overrides& o, const Defaults& d)
     c.path = CudaPath::Simt;
   } else if (forced == "mma") {
     if (!mmaApplies(q))
-      throw BadShape("variant", "ETOK_CUDA_PATH=mma but the tensor-core kernel has no instance for this problem "
-                                "(bf16/f16 with headDim 64/128, or mla 512+64)");
+      throw BadShape("variant",
+                     "ETOK_CUDA_PATH=mma but the tensor-core kernel has no instance for this problem "
+                     "(bf16/f16 with headDim 64/128, or mla 512+64)");
     c.path = CudaPath::Mma;
   } else if (forced == "warp") {
     if (!warpApplies(q))
-      throw BadShape("variant", "ETOK_CUDA_PATH=warp needs dense/GQA decode (not sparse, not mla) at bf16/f16 "
-                                "with headDim 64 or 128");
+      throw BadShape("variant",
+                     "ETOK_CUDA_PATH=warp needs dense/GQA decode (not sparse, not mla) at bf16/f16 "
+                     "with headDim 64 or 128");
     c.path = CudaPath::Warp;
   } else if (forced == "stream") {
     if (!stream)
       throw BadShape("variant", std::string("ETOK_CUDA_PATH=stream needs decode at bf16/f16, not mla, headDim ") +
-                                    std::to_string(kStreamHeadDim) + ", and under sparse a blockSize that is a "
-                                    "multiple of the variant's chunk (" + kStreamVariants[variant].name + ": " +
+                                    std::to_string(kStreamHeadDim) +
+                                    ", and under sparse a blockSize that is a "
+                                    "multiple of the variant's chunk (" +
+                                    kStreamVariants[variant].name + ": " +
                                     std::to_string(kStreamVariants[variant].chunk) + " tokens)");
     c.path = CudaPath::Stream;
   } else if (forced == "hopper") {

@@ -6,7 +6,8 @@
 // Runtime knobs (environment, read once per prepare):
 //   ETOK_CUDA_PATH=auto|simt|mma|warp|stream|hopper   force a path (validation and the sweeps run every one;
 //                                              hopper applies on compute capability 9.0 only, hopper_launch.h)
-//   ETOK_CUDA_STREAM=<variant>                 the stream decode's variant (kStreamVariants), default kDefaultStreamVariant
+//   ETOK_CUDA_STREAM=<variant>                 the stream decode's variant (kStreamVariants; default
+//                                              kDefaultStreamVariant)
 //   ETOK_CUDA_SPLITS=N                         force decode's KV split count (N ≤ 0: the rule)
 //   ETOK_CUDA_SPLIT_RULE=fewest|best           the split rule (see chooseSplits)
 #pragma once

@@ -55,8 +55,9 @@ void requireApplicable(const Problem& p, int device) {
       throw BadShape("rank", "ETOK_CUDA_PATH=hopper has mla instances for rank 512 + ropeDim 64 only");
   } else {
     if (p.phase != Phase::Prefill)
-      throw BadShape("phase", "ETOK_CUDA_PATH=hopper covers dense/GQA prefill and mla (decode and prefill); dense decode "
-                              "runs on the default paths");
+      throw BadShape("phase",
+                     "ETOK_CUDA_PATH=hopper covers dense/GQA prefill and mla (decode and prefill); dense decode "
+                     "runs on the default paths");
     if (p.shape.headDim != 64 && p.shape.headDim != 128)
       throw BadShape("headDim", "ETOK_CUDA_PATH=hopper has dense instances for headDim 64 and 128");
   }
@@ -73,7 +74,7 @@ PFN_cuTensorMapEncodeTiled_v12000 encoder() {
     check(cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &f, 12000, cudaEnableDefault, &status),
           "cudaGetDriverEntryPointByVersion(cuTensorMapEncodeTiled)");
     if (status != cudaDriverEntryPointSuccess || !f)
-      throw std::runtime_error("CUDA_ERROR: the driver has no cuTensorMapEncodeTiled (needs CUDA 12 or newer)");
+      throw CodedError("CUDA_ERROR", "the driver has no cuTensorMapEncodeTiled (needs CUDA 12 or newer)");
     return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(f);
   }();
   return fn;
@@ -95,7 +96,7 @@ CUtensorMap tensorMap(const Plane& plane, int64_t rowElements, int kvLen, int se
                                CU_TENSOR_MAP_INTERLEAVE_NONE,
                                sixteenBit ? CU_TENSOR_MAP_SWIZZLE_128B : CU_TENSOR_MAP_SWIZZLE_NONE,
                                CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
-  if (r != CUDA_SUCCESS) throw std::runtime_error("CUDA_ERROR: cuTensorMapEncodeTiled failed (" + std::to_string(r) + ")");
+  if (r != CUDA_SUCCESS) throw CodedError("CUDA_ERROR", "cuTensorMapEncodeTiled failed (" + std::to_string(r) + ")");
   return map;
 }
 
@@ -160,33 +161,36 @@ std::unique_ptr<HopperPath> planHopper(const Problem& p, AttnArgs& a, int device
   TileMaps maps{};
   if (quantized) {
     maps.k = tensorMap(a.k0, rawRow(a.k0.dim), a.kvLen, sequences, k->rawPieceBytes, ntok, false);
-    maps.v = tensorMap(second, rawRow(second.dim), a.kvLen, sequences, mla ? k->rawRopePieceBytes : k->rawPieceBytes, ntok,
-                       false);
+    maps.v = tensorMap(second, rawRow(second.dim), a.kvLen, sequences, mla ? k->rawRopePieceBytes : k->rawPieceBytes,
+                       ntok, false);
   } else {
     maps.k = tensorMap(a.k0, a.k0.dim, a.kvLen, sequences, 64, ntok, true);
     maps.v = tensorMap(second, second.dim, a.kvLen, sequences, 64, ntok, true);
   }
 
   const int64_t packedRows = static_cast<int64_t>(a.rows) * a.groupHeads;
-  dim3 grid(static_cast<unsigned>((packedRows + k->rowsPerBlock - 1) / k->rowsPerBlock), static_cast<unsigned>(sequences), 1);
+  dim3 grid(static_cast<unsigned>((packedRows + k->rowsPerBlock - 1) / k->rowsPerBlock),
+            static_cast<unsigned>(sequences), 1);
   const int64_t tiles = (a.kvLen + ntok - 1) / ntok;
   const size_t shared = k->fixedShared + (a.sparse ? sizeof(int) * static_cast<size_t>(tiles) : 0);
   int optIn = 0;
   check(cudaDeviceGetAttribute(&optIn, cudaDevAttrMaxSharedMemoryPerBlockOptin, device), "cudaDeviceGetAttribute");
   if (shared > static_cast<size_t>(optIn))
-    throw BadShape("kvLen", "the hopper kernel needs " + std::to_string(shared) + " bytes of shared memory here; the device allows " +
-                                std::to_string(optIn));
+    throw BadShape("kvLen", "the hopper kernel needs " + std::to_string(shared) +
+                                " bytes of shared memory here; the device allows " + std::to_string(optIn));
   check(cudaFuncSetAttribute(k->fn, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared)),
         "cudaFuncSetAttribute(max dynamic shared memory)");
   a.splits = 1;
   if (p.phase == Phase::Decode) {
     int perSm = 0, sms = 0;
-    check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, k->fn, k->threads, shared), "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
+    check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, k->fn, k->threads, shared),
+          "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
     check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), "cudaDeviceGetAttribute");
     int64_t work = tiles;
     if (a.sparse)  // at most sink + window + topK blocks (and one partial block), in tiles
       work = std::min<int64_t>(tiles, ((2 + p.params.topK) * p.params.blockSize + p.params.window) / ntok + 2);
-    a.splits = decodeSplits(static_cast<int64_t>(grid.x) * grid.y, work, static_cast<int64_t>(std::max(1, perSm)) * sms);
+    a.splits = decodeSplits(static_cast<int64_t>(grid.x) * grid.y, work,
+                            static_cast<int64_t>(std::max(1, perSm)) * sms);
   }
   grid.z = static_cast<unsigned>(a.splits);
   if (grid.y > 65535u) throw BadShape("batch", "the CUDA launch grid is too large (batch × kv groups must be ≤ 65535)");
@@ -194,7 +198,8 @@ std::unique_ptr<HopperPath> planHopper(const Problem& p, AttnArgs& a, int device
   std::ostringstream d;
   d << "cuda " << k->name << " <" << (mla ? "mla 512+64" : (k->headDim == 64 ? "d64" : "d128")) << ", " << k->config
     << ", " << k->rowsPerBlock << " rows>, grid " << grid.x << "x" << grid.y << "x" << grid.z << ", " << a.splits
-    << " KV split(s)" << (a.sparse ? ", NSA selection (tile union per block)" : "") << (a.splits > 1 ? " + combine" : "");
+    << " KV split(s)" << (a.sparse ? ", NSA selection (tile union per block)" : "")
+    << (a.splits > 1 ? " + combine" : "");
   description = d.str();
   return std::make_unique<Launch>(*k, maps, grid, shared);
 }

@@ -89,7 +89,8 @@ template <> struct Format<StoreFormat::Int4> {
     const uint8_t* bytes = p.values + row * p.pitch + (begin >> 1);
     const float scale = f16BitsToFloat(__ldg(p.scales + row * p.groups + group));
     const int o = d0 - begin;
-    if (kFullGroups || len == kInt4Group) {  // full group: values o..o+7 are the low (o < 16) or high nibbles of 8 bytes
+    if (kFullGroups ||
+        len == kInt4Group) {  // full group: values o..o+7 are the low (o < 16) or high nibbles of 8 bytes
       const uint2 u = __ldg(reinterpret_cast<const uint2*>(bytes + (o & 15)));
       const uint32_t w[2] = {u.x, u.y};
       const int shift = o < 16 ? 0 : 4;

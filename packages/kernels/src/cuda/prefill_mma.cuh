@@ -13,9 +13,8 @@
 // O += P·V with V fragments from ldmatrix.trans. Under mla V is the first rank dims of the key tile itself.
 //
 // K/V stored at the activation type (bf16/f16 caches, not mla, not sparse) skip the registers: tiles are copied
-// with cp.async into two shared stages, and tile i + 1 is in flight while tile i is computed. Measured on an H100
-// before this (2026-11-26): d128 decode at 16K ran at 34% of copy bandwidth, each block alternating ~3 µs of
-// loading with ~6 µs of computing, so the memory system idled two thirds of the time.
+// with cp.async into two shared stages, and tile i + 1 is in flight while tile i is computed: loaded and computed
+// in turn, each block left the memory system idle most of the time (docs/performance-log.md, 2026-11-26).
 #pragma once
 
 #include "kv_formats.cuh"

@@ -1,4 +1,4 @@
-// NSA-style block selection (SPEC §3) for one (batch, kv group, query row) per block:
+// NSA-style block selection (docs/spec.md §3) for one (batch, kv group, query row) per block:
 //   score(j) = Σ_{heads h of the group} q_h · mean_j = (Σ_h q_h) · mean_j    (mla: qNope‖qRope · ckv‖kRope means)
 //   selected = {0} ∪ blocks holding the last `window` visible tokens ∪ topK best other blocks (ties: lower index)
 // Block means are computed at prepare time on the host exactly as the fp64 reference does (mean in double of the

@@ -1,11 +1,11 @@
-// ONNX graphs of etok's attention variants (SPEC §3), written from the SPEC with plain ONNX ops (MatMul, Softmax,
+// ONNX graphs of etok's attention variants (docs/spec.md §3), written from the specification with plain ONNX ops (MatMul, Softmax,
 // Where, Cast, Mul, Floor, Concat, Reshape): dense/GQA attention (decode and causal prefill, head grouping by
 // broadcasting over a kv-head axis), MLA in the absorbed form (score = qNope·ckv + qRope·kRope, values = ckv), and
 // the dequantize-then-attend form of each KV format (the quantized cache and its f16 scales are graph inputs).
 // Shapes are fixed when the graph is built, so what depends only on shapes (which blocks a query position sees,
 // its sink and window blocks) is a constant table; what depends on data (block means, scores, the top-k choice)
 // is computed in the graph: CumSum for the means over each position's visible tokens, TopK (ONNX breaks ties to
-// the lower index, as the SPEC asks) for the scored blocks, ScatterElements for the mask.
+// the lower index, as the specification asks) for the scored blocks, ScatterElements for the mask.
 import {
   type AttentionParams,
   type AttentionShape,
@@ -53,7 +53,7 @@ function fullShape(shape: Partial<AttentionShape>, phase: Phase): AttentionShape
   return phase === 'decode' ? { ...s, qLen: 1 } : s;
 }
 
-/** The softmax scale the SPEC prescribes when none is given: 1/√headDim, or 1/√192 under mla. */
+/** The softmax scale the specification prescribes when none is given: 1/√headDim, or 1/√192 under mla. */
 export function defaultScale(variant: string, shape: AttentionShape): number {
   return parseVariant(variant).mla ? 1 / Math.sqrt(192) : 1 / Math.sqrt(shape.headDim);
 }
@@ -104,7 +104,7 @@ function cacheInput(
   return g.op('Mul', [signed, scale]);
 }
 
-/** Additive causal mask [qLen, kvLen]: query i sees KV positions ≤ kvLen − qLen + i (SPEC §3), else −∞. */
+/** Additive causal mask [qLen, kvLen]: query i sees KV positions ≤ kvLen − qLen + i (docs/spec.md §3), else −∞. */
 function causalMask(g: GraphBuilder, qLen: number, kvLen: number): string {
   const rows = g.op('Range', [
     g.constant('int64', [], [kvLen - qLen]),
@@ -135,7 +135,7 @@ function probabilities(
   return g.op('Softmax', [x], { axis: -1 });
 }
 
-/** What the selection of each query row may use, from shapes alone (SPEC §3, sparse). */
+/** What the selection of each query row may use, from shapes alone (docs/spec.md §3, sparse). */
 export interface SelectionTables {
   blocks: number;
   /** [rows × blocks]: the token range [start, end) of each block that the row sees (end = start: none). */
@@ -341,7 +341,7 @@ export function buildAttentionGraph(problem: OnnxAttentionProblem): OnnxAttentio
 }
 
 /**
- * The feeds of a graph from runKernel's f32 inputs (SPEC §3 layouts): floats pass through; under a kv-* lever
+ * The feeds of a graph from runKernel's f32 inputs (docs/spec.md §3 layouts): floats pass through; under a kv-* lever
  * the caches are quantized here (quantize.ts) and fed as stored values plus f16 scales.
  */
 export function attentionFeeds(

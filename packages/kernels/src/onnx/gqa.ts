@@ -11,7 +11,7 @@ import { roundHalfEven } from './quantize.js';
 export interface GqaProblem {
   phase: Phase;
   shape: Partial<AttentionShape>;
-  /** null: the op's default 1/√headDim, which is also the SPEC's. */
+  /** null: the op's default 1/√headDim, which is also the specification's. */
   scale?: number | null;
   /**
    * The op's own quantized KV cache: the past stored as int8 (8) or packed int4 (4) with f32 scales per kv head
@@ -142,7 +142,7 @@ function bnshRows(x: Float32Array, b: number, n: number, s: number, d: number, s
   return out;
 }
 
-/** Feeds from runKernel's dense inputs (q, k, v in SPEC §3 layouts). */
+/** Feeds from runKernel's dense inputs (q, k, v in docs/spec.md §3 layouts). */
 export function gqaFeeds(
   problem: GqaProblem,
   inputs: Record<string, Float32Array>,

@@ -1,9 +1,10 @@
 // The ONNX graph builders and the TypeScript KV quantizers, checked without the native addon: quantizers against
-// the written scheme and ORT's own f16 cast, graphs against a naive fp64 attention written here from the SPEC,
+// the written scheme and ORT's own f16 cast, graphs against a naive fp64 attention written here from the specification,
 // the in-graph dequantization against quantize.ts's decoder, and the GroupQueryAttention contrib op (findings
 // recorded in docs/onnx.md) against the plain graph.
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+import { allVariants, parseVariant } from '../variants.js';
 import {
   attentionFeeds,
   buildAttentionGraph,
@@ -57,7 +58,7 @@ function random(n: number, seed: number): Float32Array {
   });
 }
 
-/** Naive fp64 attention from SPEC §3 (dense/GQA and MLA), for checking the graphs' semantics. */
+/** Naive fp64 attention from docs/spec.md §3 (dense/GQA and MLA), for checking the graphs' semantics. */
 function naiveAttention(problem: OnnxAttentionProblem, x: Record<string, Float32Array>): Float64Array {
   const s = {
     batch: 1,
@@ -244,7 +245,10 @@ describe('attention graphs', () => {
     });
   }
 
-  for (const variant of ['kv-int8', 'kv-int4', 'kv-fp8', 'mla+kv-int8', 'mla+kv-int4', 'mla+kv-fp8']) {
+  // Every quantized cache, under the dense and the mla layout (sparse selection does not change the dequantization).
+  const quantized = allVariants().filter((v) => parseVariant(v).kv !== null && !parseVariant(v).sparse);
+  it('checks every KV format under both layouts', () => expect(quantized).toHaveLength(6));
+  for (const variant of quantized) {
     it(`${variant}: the graph's dequantization equals quantize.ts's decoder`, async () => {
       const problem: OnnxAttentionProblem = { variant, phase: 'prefill', shape: gqaShape };
       const inputs = inputsFor(problem, 7);

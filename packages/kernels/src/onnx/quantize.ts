@@ -1,4 +1,4 @@
-// The KV formats of the kv-* levers (SPEC §3; the scheme in packages/kernels/README.md, "KV formats"), written a
+// The KV formats of the kv-* levers (docs/spec.md §3; the scheme in packages/kernels/README.md, "KV formats"), written a
 // second time in TypeScript from the written scheme, not ported from the C++: the ONNX oracle feeds what these
 // produce to graphs that dequantize with ONNX ops, so a disagreement with the native kernels points at one side.
 //   int8  per vector: scale = f16(amax / 127), q = clamp(rne(x / scale), −127, 127)

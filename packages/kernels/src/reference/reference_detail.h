@@ -30,7 +30,7 @@ Inputs prepareInputs(const Problem& p, const HostTensors& in, bool quantized);
 /** Block means over the first `visible` tokens, each rounded to the dtype (what a serving cache keeps). */
 std::vector<Vec> blockMeans(const Problem& p, const GroupView& g, int64_t visible);
 
-/** The NSA-style rule of SPEC §3 for one (batch, group, query row): selected block indices, ascending. */
+/** The NSA-style rule of docs/spec.md §3 for one (batch, group, query row): selected block indices, ascending. */
 std::vector<int64_t> selectBlocks(const Problem& p, const Inputs& in, int64_t b, int64_t g, int64_t row);
 
 }  // namespace etok::kernels::reference

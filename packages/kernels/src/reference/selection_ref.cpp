@@ -1,4 +1,4 @@
-// fp64 reference of the NSA-style selection (SPEC §3): sink block 0 ∪ the blocks holding the last `window`
+// fp64 reference of the NSA-style selection (docs/spec.md §3): sink block 0 ∪ the blocks holding the last `window`
 // visible tokens ∪ the topK highest-scoring other blocks (ties to the lower index). A block's score is the sum
 // over the group's query heads of q · mean(keys of the block over its visible tokens), the mean rounded to the
 // storage dtype as the serving cache keeps it.
@@ -51,9 +51,8 @@ std::vector<int64_t> selectBlocks(const Problem& p, const Inputs& in, int64_t b,
     }
     candidates.emplace_back(score, j);
   }
-  std::sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& c) {
-    return a.first != c.first ? a.first > c.first : a.second < c.second;
-  });
+  std::sort(candidates.begin(), candidates.end(),
+            [](const auto& a, const auto& c) { return a.first != c.first ? a.first > c.first : a.second < c.second; });
   for (size_t i = 0; i < candidates.size() && static_cast<int64_t>(i) < p.params.topK; i++)
     chosen[candidates[i].second] = true;
   std::vector<int64_t> out;

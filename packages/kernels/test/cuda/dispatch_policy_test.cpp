@@ -3,7 +3,9 @@
 // Run by packages/native/test/kernels/dispatch-policy.test.ts.
 #include <cstdio>
 #include <functional>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "../../src/cuda/dispatch_policy.h"
 
@@ -37,6 +39,14 @@ bool throwsBadShape(const std::function<void()>& f, const std::string& needle) {
   return false;
 }
 
+/** The names of every lever set for which `keep` holds. */
+std::vector<std::string> variantsWhere(const std::function<bool(const Variant&)>& keep) {
+  std::vector<std::string> out;
+  for (const Variant& v : allVariants())
+    if (keep(v)) out.push_back(formatVariant(v));
+  return out;
+}
+
 Problem problem(const std::string& variant, Phase phase, Dtype dtype, int64_t headDim = 128) {
   Problem p;
   p.variant = parseVariant(variant);
@@ -58,13 +68,14 @@ void pathRules() {
   // Shipped defaults: auto keeps the validated kernels (mma where it has an instance, else SIMT).
   expect(choosePath(queryOf(bf16), {}).path == CudaPath::Mma, "auto bf16 d128 decode → mma");
   expect(!choosePath(queryOf(bf16), {}).forced, "auto is not forced");
-  expect(choosePath(queryOf(problem("dense", Phase::Decode, Dtype::F32)), {}).path == CudaPath::Simt, "auto f32 → simt");
+  expect(choosePath(queryOf(problem("dense", Phase::Decode, Dtype::F32)), {}).path == CudaPath::Simt,
+         "auto f32 → simt");
   expect(choosePath(queryOf(problem("dense", Phase::Decode, Dtype::BF16, 96)), {}).path == CudaPath::Simt,
          "auto d96 → simt (no mma instance)");
   expect(choosePath(queryOf(problem("mla", Phase::Decode, Dtype::F16)), {}).path == CudaPath::Mma, "auto mla → mma");
-  for (const char* v : {"dense", "kv-int8", "kv-int4", "kv-fp8", "sparse", "sparse+kv-int8"})
+  for (const std::string& v : variantsWhere([](const Variant&) { return true; }))
     expect(choosePath(queryOf(problem(v, Phase::Decode, Dtype::BF16)), forced("auto")).path != CudaPath::Stream,
-           std::string("shipped defaults never pick stream by themselves: ") + v);
+           "shipped defaults never pick stream by themselves: " + v);
 
   // Forced paths and their refusals.
   expect(choosePath(queryOf(bf16), forced("simt")).path == CudaPath::Simt, "forced simt");
@@ -85,16 +96,15 @@ void pathRules() {
   expect(std::string(pathName(CudaPath::Hopper)) == "hopper", "hopper path name");
 
   // The stream decode: every KV format at bf16/f16 d128 decode; sparse only with whole chunks per NSA block.
-  for (const char* v : {"dense", "kv-int8", "kv-int4", "kv-fp8", "sparse", "sparse+kv-int8", "sparse+kv-int4"})
+  for (const std::string& v : variantsWhere([](const Variant& v) { return !v.mla; }))
     for (Dtype d : {Dtype::BF16, Dtype::F16}) {
       const PathChoice c = choosePath(queryOf(problem(v, Phase::Decode, d)), forced("stream"));
-      expect(c.path == CudaPath::Stream && c.forced && c.streamVariant == kDefaultStreamVariant,
-             std::string("forced stream: ") + v);
+      expect(c.path == CudaPath::Stream && c.forced && c.streamVariant == kDefaultStreamVariant, "forced stream: " + v);
     }
-  for (const char* v : {"mla", "mla+kv-int8"})
+  for (const std::string& v : variantsWhere([](const Variant& v) { return v.mla; }))
     expect(throwsBadShape([&] { choosePath(queryOf(problem(v, Phase::Decode, Dtype::BF16)), forced("stream")); },
                           "ETOK_CUDA_PATH=stream"),
-           std::string("forced stream refused for ") + v);
+           "forced stream refused for " + v);
   expect(throwsBadShape([] { choosePath(queryOf(problem("dense", Phase::Prefill, Dtype::BF16)), forced("stream")); },
                         "ETOK_CUDA_PATH=stream"),
          "forced stream refused for prefill");
@@ -117,7 +127,8 @@ void pathRules() {
   for (int i = 0; i < kStreamVariantCount; i++) {
     const StreamVariant& v = kStreamVariants[i];
     expect(choosePath(queryOf(bf16), forced("stream", v.name)).streamVariant == i, std::string("variant ") + v.name);
-    expect(v.chunk % 16 == 0 && v.stages >= 2 && (v.warps == 4 || v.warps == 8), std::string("variant shape ") + v.name);
+    expect(v.chunk % 16 == 0 && v.stages >= 2 && (v.warps == 4 || v.warps == 8),
+           std::string("variant shape ") + v.name);
   }
 
   // Defaults that prefer the token-split kernels (what a validated GPU run may switch on), one family at a time.
@@ -126,7 +137,8 @@ void pathRules() {
   expect(choosePath(queryOf(problem("kv-int4", Phase::Decode, Dtype::F16)), {}, quantized).path == CudaPath::Stream,
          "streamQuantized: kv-int4 decode → stream");
   expect(choosePath(queryOf(bf16), {}, quantized).path == CudaPath::Mma, "streamQuantized: dense stays mma");
-  expect(choosePath(queryOf(problem("sparse+kv-int8", Phase::Decode, Dtype::BF16)), {}, quantized).path == CudaPath::Mma,
+  expect(choosePath(queryOf(problem("sparse+kv-int8", Phase::Decode, Dtype::BF16)), {}, quantized).path ==
+             CudaPath::Mma,
          "streamQuantized: sparse+kv-int8 stays mma");
   expect(choosePath(queryOf(problem("mla+kv-int8", Phase::Decode, Dtype::F16)), {}, quantized).path == CudaPath::Mma,
          "streamQuantized: mla stays mma");
@@ -219,7 +231,16 @@ void tokenRule() {
 
 }  // namespace
 
+/** The registry the tests enumerate from: sixteen distinct lever sets, each naming itself canonically. */
+void variantRegistry() {
+  const std::vector<std::string> names = variantsWhere([](const Variant&) { return true; });
+  expectEq(names.size(), size_t{16}, "every lever set once");
+  expectEq(std::set<std::string>(names.begin(), names.end()).size(), names.size(), "no lever set twice");
+  for (const std::string& n : names) expect(formatVariant(parseVariant(n)) == n, "canonical name: " + n);
+}
+
 int main() {
+  variantRegistry();
   pathRules();
   splitRules();
   tokenRule();

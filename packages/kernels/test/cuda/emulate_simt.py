@@ -5,7 +5,7 @@
 SIMT: head chunks, lanes-per-token groups and their xor-shuffle reductions, warp slots, the strided token loop with
 its warp-uniform trip count, the sparse block list, the slot and warp merges, splits and the combine step.
 Selection: candidate keys (order-preserving float bits, index), the bitonic sort, sink ∪ window ∪ top-k, the bit
-mask and the ascending list, against a direct implementation of the rule of SPEC §3 (ties to the lower index,
+mask and the ascending list, against a direct implementation of the rule of docs/spec.md §3 (ties to the lower index,
 window 0 with per-token means in prefill). Values stay float64 (no dequantization, no rounding), so attention
 matches to ~1e-15 and selections exactly. Mirrors the CUDA code: keep the two in step. Exit 0 when all match.
 """

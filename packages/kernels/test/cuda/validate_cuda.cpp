@@ -24,6 +24,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -125,11 +126,19 @@ bool runCase(const Case& c, std::mt19937_64& rng, bool json) {
   } else {
     std::printf("%-4s %-20s %-7s %-4s %-6s %-7s splits=%d exact=%.2e dense=%.2e nonfinite=%lld %s%s\n",
                 pass ? "ok" : "FAIL", c.variant.c_str(), c.phase.c_str(), c.dtype.c_str(), c.path.c_str(),
-                c.streamVariant.c_str(), c.splits, relExact, relDense,
-                static_cast<long long>(nonFinite), description.c_str(), error.empty() ? "" : (" " + error).c_str());
+                c.streamVariant.c_str(), c.splits, relExact, relDense, static_cast<long long>(nonFinite),
+                description.c_str(), error.empty() ? "" : (" " + error).c_str());
   }
   std::fflush(stdout);
   return pass;
+}
+
+/** The names of every lever set (allVariants(), the registry) for which `keep` holds. */
+std::vector<std::string> variantsWhere(const std::function<bool(const Variant&)>& keep) {
+  std::vector<std::string> out;
+  for (const Variant& v : allVariants())
+    if (keep(v)) out.push_back(formatVariant(v));
+  return out;
 }
 
 bool listed(const std::string& list, const char* path) {
@@ -141,21 +150,23 @@ bool listed(const std::string& list, const char* path) {
 /** The Hopper path's cases (ETOK_CUDA_PATH=hopper): its default instance for every lever set it covers, and the
  *  sweep's other compiled configurations where they exist (kept in step with src/cuda/hopper_instances_*.cu). */
 int runHopperCases(std::mt19937_64& rng, bool json, bool quick) {
-  const char* dense[] = {"dense", "sparse", "kv-int8", "kv-int4", "kv-fp8", "sparse+kv-int8", "sparse+kv-int4", "sparse+kv-fp8"};
-  const char* mla[] = {"mla",          "mla+kv-int8",        "mla+kv-int4",        "mla+kv-fp8",
-                       "mla+sparse",   "mla+sparse+kv-int8", "mla+sparse+kv-int4", "mla+sparse+kv-fp8"};
+  const std::vector<std::string> dense = variantsWhere([](const Variant& v) { return !v.mla; });
+  const std::vector<std::string> mla = variantsWhere([](const Variant& v) { return v.mla; });
   // Non-default configurations compiled at bf16 (dense: head dim 128).
   auto extraConfigs = [](const std::string& v) -> std::vector<std::string> {
     const bool isMla = v.rfind("mla", 0) == 0, i8 = v.find("kv-int8") != std::string::npos,
                f8 = v.find("kv-fp8") != std::string::npos, i4 = v.find("kv-int4") != std::string::npos;
-    if (isMla) return i4 ? std::vector<std::string>{} : (i8 || f8) ? std::vector<std::string>{"t32-s2-r3"}
-                                                                     : std::vector<std::string>{"t48-s2", "t32-s2-o"};
+    if (isMla)
+      return i4           ? std::vector<std::string>{}
+             : (i8 || f8) ? std::vector<std::string>{"t32-s2-r3"}
+                          : std::vector<std::string>{"t48-s2", "t32-s2-o"};
     if (i4) return {};
-    return (i8 || f8) ? std::vector<std::string>{"c2-t96-s2-r2"} : std::vector<std::string>{"c2-t96-s3", "c2-t64-s4", "c1-t64-s3"};
+    return (i8 || f8) ? std::vector<std::string>{"c2-t96-s2-r2"}
+                      : std::vector<std::string>{"c2-t96-s3", "c2-t64-s4", "c1-t64-s3"};
   };
   int failures = 0, cases = 0;
-  auto run = [&](const std::string& variant, const char* phase, const char* dtype, int splits, const std::string& config,
-                 int headDim, int heads) {
+  auto run = [&](const std::string& variant, const char* phase, const char* dtype, int splits,
+                 const std::string& config, int headDim, int heads) {
     Case c{variant, phase, dtype, "hopper", splits, makeProblem(variant, phase, dtype, rng)};
     if (headDim) c.problem.shape.headDim = headDim;
     if (heads) c.problem.shape.heads = heads;
@@ -164,14 +175,14 @@ int runHopperCases(std::mt19937_64& rng, bool json, bool quick) {
     cases++;
     failures += !runCase(c, rng, json);
   };
-  for (const char* v : dense)
+  for (const std::string& v : dense)
     for (const char* dtype : {"bf16", "f16"})
       for (int d : {128, 64}) {
         run(v, "prefill", dtype, 0, "", d, 0);
         if (!quick && !std::strcmp(dtype, "bf16") && d == 128)
           for (const std::string& config : extraConfigs(v)) run(v, "prefill", dtype, 0, config, d, 0);
       }
-  for (const char* v : mla)
+  for (const std::string& v : mla)
     for (const char* dtype : {"bf16", "f16"}) {
       for (const char* phase : {"decode", "prefill"})
         for (int splits : {0, 3}) {
@@ -208,10 +219,7 @@ int main(int argc, char** argv) {
     std::printf("SKIP: no CUDA device (%s)\n", err != cudaSuccess ? cudaGetErrorString(err) : "0 devices");
     return 77;
   }
-  const char* variants[] = {"dense",        "kv-int8",        "kv-int4",        "kv-fp8",
-                            "sparse",       "sparse+kv-int8", "sparse+kv-int4", "sparse+kv-fp8",
-                            "mla",          "mla+kv-int8",    "mla+kv-int4",    "mla+kv-fp8",
-                            "mla+sparse",   "mla+sparse+kv-int8", "mla+sparse+kv-int4", "mla+sparse+kv-fp8"};
+  const std::vector<std::string> variants = variantsWhere([](const Variant&) { return true; });
   const char* phases[] = {"decode", "prefill"};
   const char* dtypes[] = {"f32", "bf16", "f16"};
   std::random_device entropy;
@@ -219,7 +227,8 @@ int main(int argc, char** argv) {
   if (hopper) {
     cudaDeviceProp prop{};
     if (cudaGetDeviceProperties(&prop, 0) != cudaSuccess || prop.major != 9 || prop.minor != 0) {
-      std::printf("SKIP: the Hopper path needs a compute capability 9.0 device (this one is %d.%d)\n", prop.major, prop.minor);
+      std::printf("SKIP: the Hopper path needs a compute capability 9.0 device (this one is %d.%d)\n", prop.major,
+                  prop.minor);
       return 77;
     }
     return runHopperCases(rng, json, quick);
@@ -229,7 +238,7 @@ int main(int argc, char** argv) {
     cases++;
     failures += !pass;
   };
-  for (const char* variant : variants)
+  for (const std::string& variant : variants)
     for (const char* phase : phases)
       for (const char* dtype : dtypes)
         for (const char* path : {"auto", "simt", "stream"}) {
@@ -249,14 +258,16 @@ int main(int argc, char** argv) {
   // The experimental token-split decode (decode_warp.cuh, ETOK_CUDA_PATH=warp) on its own shapes: GQA 4, 32 heads
   // a group (two row tiles), heads = kvHeads at one token (splits with no token), 64 heads over 8 groups at 3000
   // tokens (many chunks a warp); head dims 64 and 128; every KV format (forced splits for the unquantized one).
-  const Shape warpShapes[] = {{2, 8, 2, 128, 1, 0, 512, 64}, {1, 32, 1, 64, 1, 37, 512, 64},
-                              {2, 16, 16, 128, 1, 1, 512, 64}, {2, 64, 8, 128, 1, 3000, 512, 64}};
+  const Shape warpShapes[] = {{2, 8, 2, 128, 1, 0, 512, 64},
+                              {1, 32, 1, 64, 1, 37, 512, 64},
+                              {2, 16, 16, 128, 1, 1, 512, 64},
+                              {2, 64, 8, 128, 1, 3000, 512, 64}};
   if (listed(paths, "warp"))
-    for (const char* variant : {"dense", "kv-int8", "kv-int4", "kv-fp8"})
+    for (const std::string& variant : variantsWhere([](const Variant& v) { return !v.mla && !v.sparse; }))
       for (const Shape& shape : warpShapes)
         for (const char* dtype : {"bf16", "f16"})
           for (int splits : {0, 3}) {
-            if (splits && (quick || std::strcmp(variant, "dense"))) continue;
+            if (splits && (quick || variant != "dense")) continue;
             Case c{variant, "decode", dtype, "warp", splits, makeProblem(variant, "decode", dtype, rng)};
             const int64_t matrixKvLen = c.problem.shape.kvLen;  // the matrix's odd 700-740
             c.problem.shape = shape;
@@ -268,12 +279,14 @@ int main(int argc, char** argv) {
   // tiles, 37 tokens: most warps have no chunk), one head a group at one token (splits with no chunk) and forced
   // splits. Then NSA-sparse at 3000-3040 tokens (a partial last block; batch 1) with block size 64, and 32 for the
   // default.
-  const Shape streamShapes[] = {{2, 8, 2, 128, 1, 0, 512, 64}, {1, 32, 1, 128, 1, 37, 512, 64},
-                                {2, 16, 16, 128, 1, 1, 512, 64}, {2, 64, 8, 128, 1, 3000, 512, 64}};
+  const Shape streamShapes[] = {{2, 8, 2, 128, 1, 0, 512, 64},
+                                {1, 32, 1, 128, 1, 37, 512, 64},
+                                {2, 16, 16, 128, 1, 1, 512, 64},
+                                {2, 64, 8, 128, 1, 3000, 512, 64}};
   if (listed(paths, "stream"))
     for (const cuda::StreamVariant& sv : cuda::kStreamVariants)
       for (const char* dtype : {"bf16", "f16"}) {
-        for (const char* variant : {"dense", "kv-int8", "kv-int4", "kv-fp8"})
+        for (const std::string& variant : variantsWhere([](const Variant& v) { return !v.mla && !v.sparse; }))
           for (const Shape& shape : streamShapes)
             for (int splits : {0, 3}) {
               const bool fullSet = &sv == &cuda::kStreamVariants[cuda::kDefaultStreamVariant];
@@ -285,7 +298,7 @@ int main(int argc, char** argv) {
               if (shape.kvLen == 0) c.problem.shape.kvLen = matrixKvLen;
               count(runCase(c, rng, json));
             }
-        for (const char* variant : {"sparse", "sparse+kv-int8", "sparse+kv-int4", "sparse+kv-fp8"})
+        for (const std::string& variant : variantsWhere([](const Variant& v) { return v.sparse && !v.mla; }))
           for (int64_t blockSize : {64, 32}) {
             if (blockSize % sv.chunk || (blockSize != 64 && &sv != &cuda::kStreamVariants[cuda::kDefaultStreamVariant]))
               continue;

@@ -29,7 +29,7 @@ enum etok_phase { ETOK_PHASE_DECODE = 0, ETOK_PHASE_PREFILL = 1 };
 enum etok_dtype { ETOK_DTYPE_F32 = 0, ETOK_DTYPE_BF16 = 1, ETOK_DTYPE_F16 = 2 };
 enum etok_device_mask { ETOK_DEVICE_CPU = 1u, ETOK_DEVICE_CUDA = 2u };
 
-/* The shape and parameters of SPEC §3; fields a kernel does not use may be ignored. */
+/* The shape and parameters of docs/spec.md §3; fields a kernel does not use may be ignored. */
 typedef struct etok_problem {
   int32_t phase; /* enum etok_phase */
   int32_t dtype; /* enum etok_dtype */
@@ -38,7 +38,8 @@ typedef struct etok_problem {
   int64_t block_size, top_k, window;
 } etok_problem;
 
-/* One host float32 tensor in SPEC §3 layout, named as there ("q", "k", "v", "qNope", "qRope", "ckv", "kRope"). */
+/* One host float32 tensor in the layout of docs/spec.md §3, named as there ("q", "k", "v", "qNope", "qRope", "ckv",
+   "kRope"). */
 typedef struct etok_tensor {
   const char* name;
   const float* data;
@@ -64,13 +65,13 @@ typedef struct etok_plugin {
   /* Prepare one problem on `device` (-1 = CPU, N = CUDA device N). With a reference variant, `inputs` holds
      etok's synthetic inputs for it (`input_count` tensors); otherwise inputs is NULL and the plugin makes its own.
      On success *instance is the plugin's state for the other calls. */
-  int (*setup)(const etok_problem* problem, int device, const etok_tensor* inputs, size_t input_count,
-               void** instance, char* error, size_t error_size);
+  int (*setup)(const etok_problem* problem, int device, const etok_tensor* inputs, size_t input_count, void** instance,
+               char* error, size_t error_size);
   /* One call of the kernel. cuda_stream is a cudaStream_t (NULL = the default stream) or NULL on the CPU. */
   int (*run)(void* instance, void* cuda_stream, char* error, size_t error_size);
   /* Analytic cost of one call of `problem` (no instance needed). */
   int (*cost)(const etok_problem* problem, etok_cost* cost, char* error, size_t error_size);
-  /* Optional (may be NULL): copy the last output, float32 in SPEC layout, `count` elements. */
+  /* Optional (may be NULL): copy the last output, float32 in the layout of docs/spec.md §3, `count` elements. */
   int (*output)(void* instance, float* out, size_t count, char* error, size_t error_size);
   void (*teardown)(void* instance);
 } etok_plugin;

@@ -100,7 +100,7 @@ _TORCH_DTYPES = {"f32": "float32", "bf16": "bfloat16", "f16": "float16"}
 class Problem:
     """One configuration of etok's sweep: what to compute and the inputs to compute it on.
 
-    ``shape`` holds SPEC §3's fields (batch, heads, kvHeads, headDim, qLen, kvLen, rank, ropeDim), ``params`` the
+    ``shape`` holds docs/spec.md §3's fields (batch, heads, kvHeads, headDim, qLen, kvLen, rank, ropeDim), ``params`` the
     scale (already resolved), blockSize, topK and window. ``inputs`` are float32 NumPy arrays in etok's layout (q, k,
     v, or qNope, qRope, ckv, kRope), the same values etok's kernels get; ``output_shape`` is the output's layout.
     """

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "etok/kernels/errors.h"
 #include "plugins/plugin.h"
 
 namespace etok::addon {
@@ -183,8 +184,10 @@ Napi::Object fromResult(Napi::Env env, const harness::MeasureResult& r) {
     windows.Set(static_cast<uint32_t>(i), w);
   }
   o.Set("windows", windows);
-  o.Set("relErrorVsDense", r.relErrorVsDense >= 0 ? Napi::Value(Napi::Number::New(env, r.relErrorVsDense)) : env.Null());
-  o.Set("relErrorVsExact", r.relErrorVsExact >= 0 ? Napi::Value(Napi::Number::New(env, r.relErrorVsExact)) : env.Null());
+  o.Set("relErrorVsDense",
+        r.relErrorVsDense >= 0 ? Napi::Value(Napi::Number::New(env, r.relErrorVsDense)) : env.Null());
+  o.Set("relErrorVsExact",
+        r.relErrorVsExact >= 0 ? Napi::Value(Napi::Number::New(env, r.relErrorVsExact)) : env.Null());
   o.Set("qualityNote", r.qualityNote);
   if (r.qualitySample) {
     const kernels::ProblemSample& q = *r.qualitySample;
@@ -246,14 +249,10 @@ Napi::Error toJsError(Napi::Env env, const std::exception_ptr& error) {
   try {
     std::rethrow_exception(error);
   } catch (const kernels::BadShape& e) {
-    Napi::Error js = codedError(env, "BAD_SHAPE", e.what());
+    Napi::Error js = codedError(env, e.code(), e.what());
     js.Set("field", Napi::String::New(env, e.field()));
     return js;
-  } catch (const meters::MeterError& e) {
-    return codedError(env, e.code(), e.what());
-  } catch (const plugins::PluginError& e) {
-    return codedError(env, e.code(), e.what());
-  } catch (const harness::ExecutorError& e) {
+  } catch (const CodedError& e) {
     Napi::Error js = codedError(env, e.code(), e.what());
     if (!e.detail().empty()) js.Set("detail", Napi::String::New(env, e.detail()));
     return js;
@@ -262,12 +261,7 @@ Napi::Error toJsError(Napi::Env env, const std::exception_ptr& error) {
   } catch (const std::bad_alloc&) {
     return codedError(env, "OUT_OF_MEMORY", "out of host memory while preparing the measurement");
   } catch (const std::exception& e) {
-    // Backends prefix their messages with a code ("CUDA_ERROR: ...", "CUDA_NOT_COMPILED: ...").
-    const std::string message = e.what();
-    const auto colon = message.find(": ");
-    const std::string head = colon == std::string::npos ? "" : message.substr(0, colon);
-    const bool coded = !head.empty() && head.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ_") == std::string::npos;
-    return codedError(env, coded ? head : "INTERNAL", coded ? message.substr(colon + 2) : message);
+    return codedError(env, "INTERNAL", e.what());
   } catch (...) {
     return codedError(env, "INTERNAL", "unknown native error");
   }

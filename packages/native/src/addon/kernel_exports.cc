@@ -31,7 +31,8 @@ Napi::Value SelectBlocks(const Napi::CallbackInfo& info) {
     Napi::Array out = Napi::Array::New(env, selection.size());
     for (size_t i = 0; i < selection.size(); i++) {
       Napi::Array blocks = Napi::Array::New(env, selection[i].size());
-      for (size_t j = 0; j < selection[i].size(); j++) blocks.Set(static_cast<uint32_t>(j), static_cast<double>(selection[i][j]));
+      for (size_t j = 0; j < selection[i].size(); j++)
+        blocks.Set(static_cast<uint32_t>(j), static_cast<double>(selection[i][j]));
       out.Set(static_cast<uint32_t>(i), blocks);
     }
     return out;
@@ -46,7 +47,8 @@ Napi::Value TimeKernel(const Napi::CallbackInfo& info) {
     const Napi::Object request = info[0].As<Napi::Object>();
     const kernels::Problem p = toProblem(request);
     const kernels::HostTensors inputs = toInputs(p, info[1].As<Napi::Object>());
-    const Napi::Object options = info.Length() > 2 && info[2].IsObject() ? info[2].As<Napi::Object>() : Napi::Object::New(env);
+    const Napi::Object options = info.Length() > 2 && info[2].IsObject() ? info[2].As<Napi::Object>()
+                                                                         : Napi::Object::New(env);
     const int threads = static_cast<int>(optionNumber(request, "threads", 0));
     const int iterations = static_cast<int>(optionNumber(options, "iterations", 10));
     const double minTimeS = optionNumber(options, "minTimeS", 0);
@@ -87,7 +89,8 @@ Napi::Value TimeKernel(const Napi::CallbackInfo& info) {
 
 Napi::Value CpuRoofline(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const Napi::Object options = info.Length() > 0 && info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(env);
+  const Napi::Object options = info.Length() > 0 && info[0].IsObject() ? info[0].As<Napi::Object>()
+                                                                       : Napi::Object::New(env);
   try {
     // Throws (BAD_USAGE) on an ETOK_CPU_ISA it cannot honour: the FMA probe runs the kernels' path.
     const auto r = kernels::measureCpuRoofline(static_cast<int>(optionNumber(options, "threads", 0)),

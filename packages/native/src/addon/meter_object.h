@@ -18,21 +18,20 @@ namespace etok::addon {
 class MeterObject : public Napi::ObjectWrap<MeterObject> {
  public:
   static void Register(Napi::Env env, Napi::Object exports) {
-    Napi::Function ctor = DefineClass(
-        env, "Meter",
-        {
-            InstanceMethod<&MeterObject::Describe>("describe"),
-            InstanceMethod<&MeterObject::Read>("read"),
-            InstanceMethod<&MeterObject::ReadAtUpdate>("readAtUpdate"),
-            InstanceMethod<&MeterObject::PollUpdate>("pollUpdate"),
-            InstanceMethod<&MeterObject::ReadPower>("readPower"),
-            InstanceMethod<&MeterObject::Status>("status"),
-            InstanceMethod<&MeterObject::StartTimeline>("startTimeline"),
-            InstanceMethod<&MeterObject::StopTimeline>("stopTimeline"),
-            InstanceMethod<&MeterObject::Timeline>("timeline"),
-            InstanceMethod<&MeterObject::CrossCheck>("crossCheck"),
-            InstanceMethod<&MeterObject::Close>("close"),
-        });
+    Napi::Function ctor = DefineClass(env, "Meter",
+                                      {
+                                          InstanceMethod<&MeterObject::Describe>("describe"),
+                                          InstanceMethod<&MeterObject::Read>("read"),
+                                          InstanceMethod<&MeterObject::ReadAtUpdate>("readAtUpdate"),
+                                          InstanceMethod<&MeterObject::PollUpdate>("pollUpdate"),
+                                          InstanceMethod<&MeterObject::ReadPower>("readPower"),
+                                          InstanceMethod<&MeterObject::Status>("status"),
+                                          InstanceMethod<&MeterObject::StartTimeline>("startTimeline"),
+                                          InstanceMethod<&MeterObject::StopTimeline>("stopTimeline"),
+                                          InstanceMethod<&MeterObject::Timeline>("timeline"),
+                                          InstanceMethod<&MeterObject::CrossCheck>("crossCheck"),
+                                          InstanceMethod<&MeterObject::Close>("close"),
+                                      });
     exports.Set("Meter", ctor);
   }
 
@@ -145,7 +144,9 @@ class MeterObject : public Napi::ObjectWrap<MeterObject> {
       o.Set("smClockMHz", number(env, s.smClockMHz));
       o.Set("memClockMHz", number(env, s.memClockMHz));
       o.Set("temperatureC", number(env, s.temperatureC));
-      o.Set("clockEventReasons", s.clockEventsKnown ? Napi::Value(Napi::Number::New(env, static_cast<double>(s.clockEventReasons))) : env.Null());
+      o.Set("clockEventReasons", s.clockEventsKnown
+                                     ? Napi::Value(Napi::Number::New(env, static_cast<double>(s.clockEventReasons)))
+                                     : env.Null());
       o.Set("clockEvents", strings(s.clockEvents));
       o.Set("throttled", s.throttled);
       o.Set("domains", strings(s.domains));

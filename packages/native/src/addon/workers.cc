@@ -62,7 +62,8 @@ class MeasureWorker final : public Napi::AsyncWorker {
           [this](const harness::ProgressEvent& e) {
             if (!hasProgress_) return;
             auto* msg = new ProgressMessage{e.stage, e.fraction, e.callS};
-            const napi_status s = progress_.NonBlockingCall(msg, [](Napi::Env env, Napi::Function fn, ProgressMessage* m) {
+            const napi_status s = progress_.NonBlockingCall(msg, [](Napi::Env env, Napi::Function fn,
+                                                                    ProgressMessage* m) {
               fn.Call({Napi::String::New(env, m->stage), Napi::Number::New(env, m->fraction),
                        std::isnan(m->callS) ? env.Undefined() : Napi::Number::New(env, m->callS)});
               delete m;
@@ -125,9 +126,11 @@ Napi::Value Measure(const Napi::CallbackInfo& info) {
   } catch (...) {
     throw toJsError(env, std::current_exception());
   }
-  Napi::Function onProgress = info.Length() > 1 && info[1].IsFunction() ? info[1].As<Napi::Function>() : Napi::Function();
+  Napi::Function onProgress = info.Length() > 1 && info[1].IsFunction() ? info[1].As<Napi::Function>()
+                                                                        : Napi::Function();
   Napi::Int32Array cancelToken;
-  if (info.Length() > 2 && info[2].IsTypedArray() && info[2].As<Napi::TypedArray>().TypedArrayType() == napi_int32_array)
+  if (info.Length() > 2 && info[2].IsTypedArray() &&
+      info[2].As<Napi::TypedArray>().TypedArrayType() == napi_int32_array)
     cancelToken = info[2].As<Napi::Int32Array>();
   auto* worker = new MeasureWorker(env, std::move(plans), group, onProgress, cancelToken);
   Napi::Promise promise = worker->Promise();

@@ -1,4 +1,4 @@
-// One Promise-returning worker per operation (STYLE 2): Execute only calls the pure-C++ harness.
+// One Promise-returning worker per operation: Execute only calls the pure-C++ harness.
 #pragma once
 
 #include <napi.h>

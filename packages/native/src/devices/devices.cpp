@@ -74,8 +74,8 @@ const CudaScan& scanCuda() {
       d.computeMinor = prop.minor;
       char uuid[64];
       const unsigned char* b = reinterpret_cast<const unsigned char*>(prop.uuid.bytes);
-      snprintf(uuid, sizeof uuid, "GPU-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-               b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+      snprintf(uuid, sizeof uuid, "GPU-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+               b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
       d.uuid = uuid;
       scan.devices.push_back(d);
     }

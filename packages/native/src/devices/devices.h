@@ -1,4 +1,4 @@
-// Compute devices and what this build compiled in (the run-time report of STYLE 9).
+// Compute devices and what this build compiled in, reported at run time with the reason for anything missing.
 #pragma once
 
 #include <cstdint>

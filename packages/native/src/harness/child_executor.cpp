@@ -88,8 +88,8 @@ ChildExecutor::ChildExecutor(const ChildSpec& spec, const kernels::Problem& prob
       for (const auto& t : kernels::inputSpecs(problem)) {
         const std::string path = dir_ + "/input-" + std::to_string(i) + ".f32";
         writeFloats(path, inputs->at(t.name));
-        inputsJson += std::string(i ? "," : "") + "{\"name\":" + json::quote(t.name) + ",\"file\":" + json::quote(path) +
-                      ",\"dims\":[";
+        inputsJson += std::string(i ? "," : "") + "{\"name\":" + json::quote(t.name) +
+                      ",\"file\":" + json::quote(path) + ",\"dims\":[";
         for (size_t d = 0; d < t.dims.size(); d++) inputsJson += (d ? "," : "") + std::to_string(t.dims[d]);
         inputsJson += "]}";
         i++;
@@ -101,10 +101,10 @@ ChildExecutor::ChildExecutor(const ChildSpec& spec, const kernels::Problem& prob
     const json::Value hello = reply(spec.setupTimeoutS, "start");
     if (hello.stringOr("protocol", "") != "etok-executor/1")
       throw ExecutorError("EXECUTOR_PROTOCOL", "the executor did not announce protocol etok-executor/1");
-    const json::Value setup =
-        request("{\"op\":\"setup\",\"payload\":" + spec.payloadJson + ",\"problem\":" + problemJson(problem, device) +
-                    ",\"inputs\":" + inputsJson + ",\"control\":" + json::quote(controlPath) + "}",
-                spec.setupTimeoutS, "setup");
+    const json::Value setup = request("{\"op\":\"setup\",\"payload\":" + spec.payloadJson +
+                                          ",\"problem\":" + problemJson(problem, device) + ",\"inputs\":" + inputsJson +
+                                          ",\"control\":" + json::quote(controlPath) + "}",
+                                      spec.setupTimeoutS, "setup");
     const json::Value& info = setup["info"];
     info_.kind = spec.kind;
     info_.name = info.stringOr("name", "");
@@ -141,7 +141,8 @@ json::Value ChildExecutor::reply(double timeoutS, const std::string& what) {
     throw ExecutorError("EXECUTOR_PROTOCOL", "the executor wrote a line that is not protocol JSON during its " + what +
                                                  " (" + e.what() + "): " + line.substr(0, 200));
   }
-  if (!v.isObject()) throw ExecutorError("EXECUTOR_PROTOCOL", "the executor's reply is not a JSON object: " + line.substr(0, 200));
+  if (!v.isObject())
+    throw ExecutorError("EXECUTOR_PROTOCOL", "the executor's reply is not a JSON object: " + line.substr(0, 200));
   if (!v.boolOr("ok", false)) {
     const json::Value& e = v["error"];
     const std::string type = e.stringOr("type", "");
@@ -165,7 +166,8 @@ std::optional<std::vector<float>> ChildExecutor::outputOfOneCall() {
     return std::nullopt;
   }
   const std::string path = dir_ + "/output.f32";
-  const json::Value r = request("{\"op\":\"output\",\"file\":" + json::quote(path) + "}", spec_.callTimeoutS, "output call");
+  const json::Value r = request("{\"op\":\"output\",\"file\":" + json::quote(path) + "}", spec_.callTimeoutS,
+                                "output call");
   if (!r.boolOr("written", false)) {
     noOutputReason_ = r.stringOr("reason", "the callable returned no output");
     return std::nullopt;
@@ -185,13 +187,15 @@ std::optional<std::vector<float>> ChildExecutor::outputOfOneCall() {
 
 std::vector<double> ChildExecutor::timedCalls(int n, bool cold) {
   const double timeoutS = spec_.callTimeoutS + 2.0 * n * callEstimateS_;
-  const json::Value r = request("{\"op\":\"time\",\"n\":" + std::to_string(n) + ",\"cold\":" + (cold ? "true" : "false") + "}",
+  const json::Value r = request("{\"op\":\"time\",\"n\":" + std::to_string(n) +
+                                    ",\"cold\":" + (cold ? "true" : "false") + "}",
                                 timeoutS, n == 1 ? "call" : std::to_string(n) + " calls");
   std::vector<double> out;
   for (const auto& s : r["samples"].items())
     if (s.isNumber()) out.push_back(s.asNumber());
   if (static_cast<int>(out.size()) != n)
-    throw ExecutorError("EXECUTOR_PROTOCOL", "asked for " + std::to_string(n) + " timed calls, got " + std::to_string(out.size()));
+    throw ExecutorError("EXECUTOR_PROTOCOL",
+                        "asked for " + std::to_string(n) + " timed calls, got " + std::to_string(out.size()));
   if (!out.empty()) callEstimateS_ = std::max(callEstimateS_, out.back());
   return out;
 }

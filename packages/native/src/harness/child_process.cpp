@@ -146,9 +146,9 @@ void ChildProcess::writeLine(const std::string& line) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       reap(false);
-      throw ExecutorError("EXECUTOR_CRASHED", "the executor process " +
-                                                  (exitDescription().empty() ? std::string("closed its command pipe")
-                                                                             : exitDescription()));
+      throw ExecutorError("EXECUTOR_CRASHED",
+                          "the executor process " +
+                              (exitDescription().empty() ? std::string("closed its command pipe") : exitDescription()));
     }
     done += static_cast<size_t>(n);
   }
@@ -183,7 +183,8 @@ std::string ChildProcess::readLine(double timeoutS, const std::string& what, con
     }
     pollfd p{replyFd_, POLLIN, 0};
     const int ready = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left / 1000000 + 1, 50)));
-    if (ready < 0 && errno != EINTR) throw ExecutorError("EXECUTOR_CRASHED", std::string("poll: ") + std::strerror(errno));
+    if (ready < 0 && errno != EINTR)
+      throw ExecutorError("EXECUTOR_CRASHED", std::string("poll: ") + std::strerror(errno));
     if (ready <= 0) continue;
     char chunk[65536];
     const ssize_t n = ::read(replyFd_, chunk, sizeof chunk);
@@ -196,7 +197,8 @@ std::string ChildProcess::readLine(double timeoutS, const std::string& what, con
       }
       const std::string how = exitDescription();
       throw ExecutorError("EXECUTOR_CRASHED",
-                          "the executor process " + (how.empty() ? "closed its reply pipe" : how) + " during its " + what,
+                          "the executor process " + (how.empty() ? "closed its reply pipe" : how) + " during its " +
+                              what,
                           how);
     }
     buffer_.append(chunk, static_cast<size_t>(n));

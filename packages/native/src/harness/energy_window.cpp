@@ -26,7 +26,8 @@ Window inProcessWindow(Executor& executor, meters::Meter& meter, const WindowReq
   // and caches change).
   const CallSpan main = executor.runWhile(
       [&](double calls) {
-        return !cancel.load() && (calls < static_cast<double>(request.callsPerWindow) || secondsSince(e0.tNs) < request.windowS);
+        return !cancel.load() &&
+               (calls < static_cast<double>(request.callsPerWindow) || secondsSince(e0.tNs) < request.windowS);
       },
       0);
   Window w;
@@ -94,8 +95,7 @@ Window childWindow(Executor& executor, meters::Meter& meter, const WindowRequest
   // The child's calls ran over [t0, t1] (its first call's start, its final synchronisation); the share of them
   // inside the window follows from the rate. The span starts after e0 (the run is asked for after the reading).
   const double spanS = static_cast<double>(span.t1Ns - span.t0Ns) * 1e-9;
-  const double insideS =
-      static_cast<double>(std::min(e1.tNs, span.t1Ns) - std::max(e0.tNs, span.t0Ns)) * 1e-9;
+  const double insideS = static_cast<double>(std::min(e1.tNs, span.t1Ns) - std::max(e0.tNs, span.t0Ns)) * 1e-9;
   w.calls = span.calls > 0 && spanS > 0 ? span.calls * std::clamp(insideS / spanS, 0.0, 1.0) : 0.0;
   return w;
 }

@@ -13,6 +13,7 @@
 #include <random>
 #include <thread>
 
+#include "etok/kernels/errors.h"
 #include "harness/energy_window.h"
 #include "harness/engine_detail.h"
 #include "harness/harness.h"
@@ -82,9 +83,9 @@ void timeCalls(Subject& s, CacheFlusher& flusher, const std::atomic<bool>& cance
     const auto samples = e.timedCalls(chunkFor(e, lastCallS), false);
     // A measurement needs tens of calls; one that alone outlasts the timing limit would run for hours.
     if (calls == 0 && samples.front() > plan.maxTimeS)
-      throw meters::MeterError("CALL_TOO_SLOW", "one call took " + std::to_string(samples.front()) +
-                                                    " s, more than the timing limit of " + std::to_string(plan.maxTimeS) +
-                                                    " s; a measurement needs tens of calls: lower --ctx, --batch or --q-len");
+      throw CodedError("CALL_TOO_SLOW", "one call took " + std::to_string(samples.front()) +
+                                            " s, more than the timing limit of " + std::to_string(plan.maxTimeS) +
+                                            " s; a measurement needs tens of calls: lower --ctx, --batch or --q-len");
     calls += static_cast<int64_t>(samples.size());
     lastCallS = median(samples);
   }
@@ -123,31 +124,16 @@ void timeCalls(Subject& s, CacheFlusher& flusher, const std::atomic<bool>& cance
 namespace detail {
 
 /** What a failure of one configuration says; rethrows what is not a configuration's own failure (a meter fault,
-    an out-of-range request). */
+    an out-of-range request, a bug). */
 Failure failureOf(const std::exception_ptr& error) {
   try {
     std::rethrow_exception(error);
-  } catch (const ExecutorError& e) {
+  } catch (const meters::MeterError&) {
+    throw;  // the board or counter failed: the whole group stops
+  } catch (const CodedError& e) {
     return {e.code(), e.what(), e.detail()};
-  } catch (const plugins::PluginError& e) {
-    return {e.code(), e.what(), ""};
-  } catch (const kernels::BadShape& e) {
-    return {"BAD_SHAPE", e.what(), e.field()};
-  } catch (const meters::MeterError& e) {
-    if (e.code() == "CALL_TOO_SLOW") return {e.code(), e.what(), ""};
-    throw;
   } catch (const std::bad_alloc&) {
     return {"OUT_OF_MEMORY", "out of host memory while preparing the measurement", ""};
-  } catch (const std::invalid_argument&) {
-    throw;
-  } catch (const std::exception& e) {
-    // Backends prefix their messages with a code ("CUDA_ERROR: ...", "CUDA_NOT_COMPILED: ...").
-    const std::string message = e.what();
-    const auto colon = message.find(": ");
-    const std::string head = colon == std::string::npos ? "" : message.substr(0, colon);
-    const bool coded = !head.empty() && head.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ_") == std::string::npos;
-    if (!coded) throw;
-    return {head, message.substr(colon + 2), ""};
   }
 }
 
@@ -222,7 +208,8 @@ std::vector<MeasureResult> measurePrepared(std::vector<Prepared> members, meters
   if (lead.idleS > 0 && !cancel.load()) {
     report("idle", 0.05);
     const auto a = meter->readAtUpdate();  // on a counter step: no lag at either end
-    while (secondsSince(a.tNs) < lead.idleS && !cancel.load()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    while (secondsSince(a.tNs) < lead.idleS && !cancel.load())
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     const auto b = meter->readAtUpdate();
     const double dt = static_cast<double>(b.tNs - a.tNs) * 1e-9;
     idleW = dt > 0 ? (b.joules - a.joules) / dt : 0;
@@ -233,11 +220,10 @@ std::vector<MeasureResult> measurePrepared(std::vector<Prepared> members, meters
     // Said before the first call is timed, so a watcher of progress knows calls are running from here on.
     report("timing", 0.05 + 0.35 * static_cast<double>(i) / n);
     attempt(subjects[i], [&] {
-      timeCalls(subjects[i], flusher, cancel,
-                [&](double f) {
-                  if (!subjects[i].result.samplesS.empty()) callS = subjects[i].result.samplesS.back();
-                  report("timing", 0.05 + 0.35 * (static_cast<double>(i) + std::min(1.0, f)) / n);
-                });
+      timeCalls(subjects[i], flusher, cancel, [&](double f) {
+        if (!subjects[i].result.samplesS.empty()) callS = subjects[i].result.samplesS.back();
+        report("timing", 0.05 + 0.35 * (static_cast<double>(i) + std::min(1.0, f)) / n);
+      });
     });
   }
 
@@ -281,7 +267,9 @@ std::vector<MeasureResult> measurePrepared(std::vector<Prepared> members, meters
   auto reportEnergy = [&] {
     double doneShare = 0;
     for (const auto& s : subjects)
-      doneShare += s.energyDone || !s.active() ? 1.0 : std::min(1.0, static_cast<double>(s.result.windows.size()) / lead.maxTrials);
+      doneShare += s.energyDone || !s.active()
+                       ? 1.0
+                       : std::min(1.0, static_cast<double>(s.result.windows.size()) / lead.maxTrials);
     report("energy", 0.4 + 0.6 * std::max(doneShare / n, secondsSince(energy0) / budgetS));
   };
   std::vector<size_t> order(subjects.size());
@@ -317,7 +305,8 @@ std::vector<MeasureResult> measurePrepared(std::vector<Prepared> members, meters
         // Keep later windows at the target when calls turn out slower than the probe measured (load, throttling).
         const double windowSeconds = static_cast<double>(w.t1Ns - w.t0Ns) * 1e-9;
         if (windowSeconds > 0 && windowSeconds < windowS)
-          s.callsPerWindow = static_cast<int64_t>(std::ceil(static_cast<double>(s.callsPerWindow) * 1.1 * windowS / windowSeconds));
+          s.callsPerWindow = static_cast<int64_t>(
+              std::ceil(static_cast<double>(s.callsPerWindow) * 1.1 * windowS / windowSeconds));
         s.joulesPerCall.push_back(w.joules / w.calls);
       } catch (const meters::MeterError& e) {
         // The board or counter failed: no later window can be trusted, every finished one is kept.

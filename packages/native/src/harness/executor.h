@@ -13,33 +13,28 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "etok/kernels/errors.h"
 
 namespace etok::harness {
 
 /** An executor's failure with a stable code (EXECUTOR_EXCEPTION, EXECUTOR_TIMEOUT, EXECUTOR_CRASHED, …), its one-line
     message, and the detail a results file keeps (a Python traceback, the child's last words). */
-class ExecutorError : public std::runtime_error {
+class ExecutorError : public CodedError {
  public:
   ExecutorError(std::string code, const std::string& message, std::string detail = {})
-      : std::runtime_error(message), code_(std::move(code)), detail_(std::move(detail)) {}
-  const std::string& code() const { return code_; }
-  const std::string& detail() const { return detail_; }
-
- private:
-  std::string code_;
-  std::string detail_;
+      : CodedError(std::move(code), message, std::move(detail)) {}
 };
 
 /** What ran, for results: the executor family and the implementation's own words. */
 struct ExecutorInfo {
   std::string kind;         // "etok" | "plugin" | "python" | "onnx"
   std::string description;  // e.g. "cuda mma<d128, 64 rows>, grid 4x16x1, 1 KV split(s)" or "torch 2.11 sdpa (flash)"
-  std::string name;         // the implementation's name (a plugin's or a registered callable's)
-  std::string version;      // the runtime's version where it has one (torch, onnxruntime)
-  std::string framework;    // python: the framework the callable used (torch, cupy, jax, numpy), when known
+  std::string name;  // the implementation's name (a plugin's or a registered callable's)
+  std::string version;  // the runtime's version where it has one (torch, onnxruntime)
+  std::string framework;  // python: the framework the callable used (torch, cupy, jax, numpy), when known
   std::string detailsJson;  // child executors: what else they report about themselves (JSON), for the results
 };
 
@@ -59,8 +54,9 @@ class Executor {
   /** True when calls run on the engine's thread (counted exactly); false for a child process (counted by rate). */
   virtual bool inProcess() const = 0;
 
-  /** One synchronised call whose output is returned as host float32 in SPEC layout, every element written by this
-      call (poisoned before it where the executor can); nullopt when the executor cannot give its output. */
+  /** One synchronised call whose output is returned as host float32 in the layout of docs/spec.md §3, every element
+      written by this call (poisoned before it where the executor can); nullopt when the executor cannot give its
+      output. */
   virtual std::optional<std::vector<float>> outputOfOneCall() = 0;
 
   /** `n` synchronised calls, each timed (the device's own clock where the executor has one). `cold`: the device's

@@ -37,9 +37,11 @@ std::unique_ptr<Executor> prepare(const MeasurePlan& plan, const kernels::HostTe
   const int index = devices::parseDeviceId(plan.device);
   if (!plan.pluginPath.empty()) {
     auto plugin = plugins::Plugin::load(plan.pluginPath);
-    return std::make_unique<KernelExecutor>(plugin->prepare(plan.problem, index, inputs), "plugin", plugin->info().name);
+    return std::make_unique<KernelExecutor>(plugin->prepare(plan.problem, index, inputs), "plugin",
+                                            plugin->info().name);
   }
-  if (index < 0) return std::make_unique<KernelExecutor>(kernels::prepareCpu(plan.problem, *inputs, plan.threads), "etok", "");
+  if (index < 0)
+    return std::make_unique<KernelExecutor>(kernels::prepareCpu(plan.problem, *inputs, plan.threads), "etok", "");
   return std::make_unique<KernelExecutor>(kernels::prepareCuda(plan.problem, *inputs, index), "etok", "");
 }
 
@@ -105,8 +107,9 @@ std::vector<MeasureResult> measureGroup(const std::vector<MeasurePlan>& plans, c
         attempt(s, [&] { checkQuality(s, inputs); });
       } else {
         s.executor = prepare(plans[i], nullptr, cancel);
-        s.result.qualityNote = plans[i].child ? "the executor makes its own inputs: no quality check"
-                                              : "plugin makes its own inputs and names no reference variant: no quality check";
+        s.result.qualityNote = plans[i].child
+                                   ? "the executor makes its own inputs: no quality check"
+                                   : "plugin makes its own inputs and names no reference variant: no quality check";
       }
     } catch (...) {
       Failure f = failureOf(std::current_exception());

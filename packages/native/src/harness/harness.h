@@ -103,7 +103,7 @@ using ProgressFn = std::function<void(const ProgressEvent&)>;
 /** The window rule: a window spans at least minWindowS and minWindowUpdates updates of the meter. */
 double windowTargetSeconds(const MeasurePlan& plan, double updatePeriodMs);
 
-/** Runs one plan. Throws kernels::BadShape, meters::MeterError or std::runtime_error when the group cannot start;
+/** Runs one plan. Throws a CodedError (BAD_SHAPE, a meter's code) or std::invalid_argument when the group cannot start;
     a configuration's own failure is reported in its result (`failure`); honours `cancel` between calls, returning
     what was measured with cancelled = true. */
 MeasureResult measure(const MeasurePlan& plan, const ProgressFn& progress, const std::atomic<bool>& cancel);

@@ -88,8 +88,8 @@ inline PeriodEstimate measureUpdatePeriod(const std::function<RawSample()>& samp
   }
   const int64_t gapNs = typicalGapNs();
   if (intervalsMs.empty())
-    throw MeterError("METER_STALLED", meterId + ": the energy counter stepped " + std::to_string(steps) + " time(s) in " +
-                                          std::to_string(timeoutNs / 1000000) +
+    throw MeterError("METER_STALLED", meterId + ": the energy counter stepped " + std::to_string(steps) +
+                                          " time(s) in " + std::to_string(timeoutNs / 1000000) +
                                           " ms without two well-timed steps in a row (one read took about " +
                                           std::to_string(gapNs / 1000) +
                                           " us); cannot measure its update period (is the device powered? is the "
@@ -159,11 +159,10 @@ class EdgeClock {
     const int64_t spacing = spacingNs();
     int untimed = 0;  // steps seen too late to time (late wake-up, descheduled poll)
     auto stalled = [&] {
-      return MeterError("METER_STALLED",
-                        meterId + ": no counter step could be timed in " +
-                            std::to_string((nowNs() - start) / 1000000) + " ms (period " +
-                            std::to_string(periodNs_ / 1000000) + " ms; " + std::to_string(untimed) +
-                            " step(s) seen too late to time: is the machine overloaded?)");
+      return MeterError("METER_STALLED", meterId + ": no counter step could be timed in " +
+                                             std::to_string((nowNs() - start) / 1000000) + " ms (period " +
+                                             std::to_string(periodNs_ / 1000000) + " ms; " + std::to_string(untimed) +
+                                             " step(s) seen too late to time: is the machine overloaded?)");
     };
     while (true) {
       const int64_t nap = sleepBeforeNextEdgeNs(nowNs());

@@ -1,4 +1,4 @@
-// Energy meters (SPEC §4). A meter reports cumulative joules at CLOCK_MONOTONIC instants; the harness takes
+// Energy meters (docs/spec.md §4). A meter reports cumulative joules at CLOCK_MONOTONIC instants; the harness takes
 // differences over windows. Each meter says whether it measures or models, how, and what it covers.
 //
 // Counters move in steps: an NVML energy counter only changes every ~20-100 ms on H100-class boards, so a reading
@@ -11,9 +11,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "etok/kernels/errors.h"
 
 namespace etok::meters {
 
@@ -57,13 +58,9 @@ struct DeviceStatus {
 };
 
 /** A meter failure with a stable code (e.g. NVML_GPU_LOST, RAPL_PERMISSION) that reaches JS as `error.code`. */
-class MeterError : public std::runtime_error {
+class MeterError : public CodedError {
  public:
-  MeterError(std::string code, const std::string& message) : std::runtime_error(message), code_(std::move(code)) {}
-  const std::string& code() const { return code_; }
-
- private:
-  std::string code_;
+  MeterError(std::string code, const std::string& message) : CodedError(std::move(code), message) {}
 };
 
 /** All methods may be called from any thread; implementations serialise their own state. */

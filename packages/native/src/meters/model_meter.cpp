@@ -31,9 +31,7 @@ constexpr PowerEntry kTable[] = {
     {"H200", 75.0, 625.0},  // SXM, 700 W limit
     {"H100", 70.0, 630.0},  // SXM, 700 W limit
     {"A100", 55.0, 345.0},  // SXM4 400 W limit
-    {"L40S", 35.0, 315.0},
-    {"EPYC", 60.0, 180.0},
-    {"Xeon", 50.0, 150.0},
+    {"L40S", 35.0, 315.0}, {"EPYC", 60.0, 180.0}, {"Xeon", 50.0, 150.0},
 };
 
 /** Busy seconds of every CPU since boot (/proc/stat): for commands etok wraps, whose CPU time is not etok's. */
@@ -91,7 +89,8 @@ class ModelMeter final : public Meter {
     d.updatePeriodMs = 0.0;
     std::ostringstream note;
     note << "modeled: " << model_.idleW << " W idle + " << model_.busyW << " W × utilization ("
-         << (model_.utilization == "process-cpu"  ? "CPU time of this process and its executor processes over cores × elapsed"
+         << (model_.utilization == "process-cpu"
+                 ? "CPU time of this process and its executor processes over cores × elapsed"
              : model_.utilization == "system-cpu" ? "all processes' CPU busy time from /proc/stat over cores × elapsed"
                                                   : "share of time the kernel ran")
          << "), coefficients from " << model_.source;

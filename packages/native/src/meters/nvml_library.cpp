@@ -81,17 +81,10 @@ meters::MeterError callError(const char* call, nvmlReturn_t r, const std::string
     case NVML_ERROR_GPU_IS_LOST:
       message += ": the GPU has fallen off the bus or become inaccessible; check dmesg for Xid errors";
       break;
-    case NVML_ERROR_NO_PERMISSION:
-      message += ": this user may not read it; run with the needed privileges";
-      break;
-    case NVML_ERROR_NOT_SUPPORTED:
-      message += ": this board or driver does not support it";
-      break;
-    case NVML_ERROR_DRIVER_NOT_LOADED:
-      message += ": the NVIDIA kernel driver is not loaded";
-      break;
-    default:
-      break;
+    case NVML_ERROR_NO_PERMISSION: message += ": this user may not read it; run with the needed privileges"; break;
+    case NVML_ERROR_NOT_SUPPORTED: message += ": this board or driver does not support it"; break;
+    case NVML_ERROR_DRIVER_NOT_LOADED: message += ": the NVIDIA kernel driver is not loaded"; break;
+    default: break;
   }
   return meters::MeterError(std::string("NVML_") + returnName(r), message);
 }

@@ -1,4 +1,4 @@
-// libnvidia-ml loaded once, lazily, with dlopen (never linked; STYLE 10): a table of function pointers resolved
+// libnvidia-ml loaded once, lazily, with dlopen (never linked): a table of function pointers resolved
 // one by one by name, versioned symbols named explicitly. A missing symbol leaves its pointer null, which callers
 // treat as "not supported"; only init, count and handle are required. ETOK_NVML_LIBRARY names another library
 // file (the simulated board of the tests). All calls go through one mutex; init/shutdown pair up in a Session.

@@ -100,7 +100,8 @@ double PowerTimeline::integrateJoules(int64_t t0Ns, int64_t t1Ns, int* count) co
     if (!std::isnan(s.watts)) pts.push_back(&s);
   if (pts.size() < 2 || t1Ns <= t0Ns || pts.front()->tNs > t0Ns || pts.back()->tNs < t1Ns) return NAN;
   auto wattsAt = [&](int64_t t) {
-    auto it = std::lower_bound(pts.begin(), pts.end(), t, [](const TimelineSample* s, int64_t v) { return s->tNs < v; });
+    auto it = std::lower_bound(pts.begin(), pts.end(), t,
+                               [](const TimelineSample* s, int64_t v) { return s->tNs < v; });
     if (it == pts.begin()) return (*it)->watts;
     const TimelineSample* b = *it;
     const TimelineSample* a = *(it - 1);

@@ -69,8 +69,10 @@ const char* kFix =
 
 MeterError readError(const Domain& d, int err) {
   if (err == EACCES || err == EPERM)
-    return MeterError("RAPL_PERMISSION", "cannot read " + d.path + "/energy_uj: permission denied (since Linux 5.10 "
-                                         "RAPL counters are root-only); " + kFix);
+    return MeterError("RAPL_PERMISSION", "cannot read " + d.path +
+                                             "/energy_uj: permission denied (since Linux 5.10 "
+                                             "RAPL counters are root-only); " +
+                                             kFix);
   return MeterError("RAPL_READ", "cannot read " + d.path + "/energy_uj: " + std::strerror(err));
 }
 
@@ -177,8 +179,8 @@ class RaplMeter final : public Meter {
     d.boundary = dram ? "package+dram" : "package";
     d.updatePeriodMs = periodMs_;
     d.source = powercapRoot() + "/intel-rapl:*/energy_uj";
-    d.note = "Linux powercap energy_uj, summed over " + names + "; " + periodNote_ +
-             "; wrap-around tracked every " + std::to_string(static_cast<int>(trackMs_)) + " ms";
+    d.note = "Linux powercap energy_uj, summed over " + names + "; " + periodNote_ + "; wrap-around tracked every " +
+             std::to_string(static_cast<int>(trackMs_)) + " ms";
     return d;
   }
 
@@ -191,12 +193,12 @@ class RaplMeter final : public Meter {
     DeviceStatus st;
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& d : domains_)
-      st.domains.push_back(d.name + " (" + d.zone + ", wraps at " + std::to_string(d.maxRangeUj / 1000000) +
-                           " J, " + std::to_string(d.wraps) + " wrap(s) seen, read " +
-                           std::to_string(d.reads) + " times)");
-    st.name = "RAPL " + std::to_string(std::count_if(domains_.begin(), domains_.end(), [](const Domain& d) {
-                return d.name != "dram";
-              })) + " package(s)";
+      st.domains.push_back(d.name + " (" + d.zone + ", wraps at " + std::to_string(d.maxRangeUj / 1000000) + " J, " +
+                           std::to_string(d.wraps) + " wrap(s) seen, read " + std::to_string(d.reads) + " times)");
+    st.name = "RAPL " +
+              std::to_string(
+                  std::count_if(domains_.begin(), domains_.end(), [](const Domain& d) { return d.name != "dram"; })) +
+              " package(s)";
     st.unavailable.push_back("clocks, temperature, limits: not exposed by powercap energy counters");
     return st;
   }

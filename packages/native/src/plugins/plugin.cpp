@@ -63,7 +63,9 @@ class PluginKernel final : public kernels::PreparedAttention {
 etok_problem toPluginProblem(const kernels::Problem& p) {
   etok_problem q{};
   q.phase = p.phase == kernels::Phase::Decode ? ETOK_PHASE_DECODE : ETOK_PHASE_PREFILL;
-  q.dtype = p.dtype == kernels::Dtype::F32 ? ETOK_DTYPE_F32 : p.dtype == kernels::Dtype::BF16 ? ETOK_DTYPE_BF16 : ETOK_DTYPE_F16;
+  q.dtype = p.dtype == kernels::Dtype::F32    ? ETOK_DTYPE_F32
+            : p.dtype == kernels::Dtype::BF16 ? ETOK_DTYPE_BF16
+                                              : ETOK_DTYPE_F16;
   q.batch = p.shape.batch;
   q.heads = p.shape.heads;
   q.kv_heads = p.shape.kvHeads;
@@ -99,8 +101,9 @@ std::shared_ptr<Plugin> Plugin::load(const std::string& path) {
   const etok_plugin* d = fn();
   if (!d) throw PluginError("PLUGIN_BAD_DESCRIPTOR", "plugin " + path + ": etok_plugin_descriptor() returned NULL");
   if (d->abi_version != ETOK_PLUGIN_ABI_VERSION)
-    throw PluginError("PLUGIN_ABI", "plugin " + path + " was built for etok plugin ABI " + std::to_string(d->abi_version) +
-                                        "; this etok speaks ABI " + std::to_string(ETOK_PLUGIN_ABI_VERSION) +
+    throw PluginError("PLUGIN_ABI", "plugin " + path + " was built for etok plugin ABI " +
+                                        std::to_string(d->abi_version) + "; this etok speaks ABI " +
+                                        std::to_string(ETOK_PLUGIN_ABI_VERSION) +
                                         ". Rebuild it against this etok's include/etok/plugin.h");
   if (d->struct_size < sizeof(etok_plugin))
     throw PluginError("PLUGIN_ABI", "plugin " + path + ": descriptor is " + std::to_string(d->struct_size) +

@@ -3,23 +3,19 @@
 #pragma once
 
 #include <memory>
-#include <stdexcept>
 #include <string>
 
 #include "etok/kernels/attention.h"
+#include "etok/kernels/errors.h"
 #include "etok/plugin.h"
 
 namespace etok::plugins {
 
 /** A plugin failure with a stable code: PLUGIN_LOAD, PLUGIN_NO_DESCRIPTOR, PLUGIN_ABI, PLUGIN_BAD_DESCRIPTOR,
     PLUGIN_DEVICE, PLUGIN_SETUP, PLUGIN_RUN, PLUGIN_COST, PLUGIN_OUTPUT. */
-class PluginError : public std::runtime_error {
+class PluginError : public CodedError {
  public:
-  PluginError(std::string code, const std::string& message) : std::runtime_error(message), code_(std::move(code)) {}
-  const std::string& code() const { return code_; }
-
- private:
-  std::string code_;
+  PluginError(std::string code, const std::string& message) : CodedError(std::move(code), message) {}
 };
 
 struct PluginInfo {

@@ -52,9 +52,8 @@ std::vector<Range> AllocationTable::ranges() const {
   std::vector<Range> all;
   for (const auto& [base, bytes] : allocations_) all.push_back({base, bytes});
   for (const auto& [lo, hi] : mappings_) all.push_back({lo, hi - lo});
-  std::sort(all.begin(), all.end(), [](const Range& a, const Range& b) {
-    return a.base != b.base ? a.base < b.base : a.bytes > b.bytes;
-  });
+  std::sort(all.begin(), all.end(),
+            [](const Range& a, const Range& b) { return a.base != b.base ? a.base < b.base : a.bytes > b.bytes; });
   // Ranges that lie inside an earlier one are copied with it (each is still its own copy: allocations that happen
   // to be adjacent are separate objects to the driver and one copy may not span two).
   std::vector<Range> out;

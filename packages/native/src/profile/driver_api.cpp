@@ -61,7 +61,8 @@ std::string DriverApi::load() {
 
 std::string DriverApi::errorName(CUresult rc) const {
   const char* n = nullptr;
-  if (getErrorName && getErrorName(rc, &n) == CUDA_SUCCESS && n) return std::string(n) + " (" + std::to_string(rc) + ")";
+  if (getErrorName && getErrorName(rc, &n) == CUDA_SUCCESS && n)
+    return std::string(n) + " (" + std::to_string(rc) + ")";
   return "CUresult " + std::to_string(rc);
 }
 

@@ -19,8 +19,8 @@ struct DriverApi {
   CUresult (*deviceGetUuid)(CUuuid*, CUdevice) = nullptr;
   CUresult (*launchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, CUstream,
                            void**, void**) = nullptr;
-  CUresult (*launchCooperativeKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
-                                      unsigned, CUstream, void**) = nullptr;
+  CUresult (*launchCooperativeKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
+                                      CUstream, void**) = nullptr;
   CUresult (*launchKernelEx)(const CUlaunchConfig*, CUfunction, void**, void**) = nullptr;  // CUDA 12.0+
   CUresult (*funcGetParamInfo)(CUfunction, size_t, size_t*, size_t*) = nullptr;             // CUDA 12.4+
   CUresult (*kernelGetParamInfo)(CUkernel, size_t, size_t*, size_t*) = nullptr;             // CUDA 12.4+

@@ -136,7 +136,8 @@ void writeSummary(bool complete) {
                                         {"seen", Value::number(static_cast<double>(n.seen))},
                                         {"captured", Value::number(static_cast<double>(n.captured))}}));
     for (const auto& [symbol, n] : state->runtimeOnly)
-      runtimeOnly.push_back(Value::object({{"symbol", Value::string(symbol)}, {"launches", Value::number(static_cast<double>(n))}}));
+      runtimeOnly.push_back(
+          Value::object({{"symbol", Value::string(symbol)}, {"launches", Value::number(static_cast<double>(n))}}));
     for (const auto& [ordinal, uuid] : state->devices)
       devices.push_back(Value::object({{"ordinal", Value::number(ordinal)}, {"uuid", Value::string(uuid)}}));
   }
@@ -148,7 +149,8 @@ void writeSummary(bool complete) {
   f["runtimeOnlyLaunches"] = Value::array(std::move(runtimeOnly));
   f["devices"] = Value::array(std::move(devices));
   f["cupti"] = Value::object({{"path", Value::string(cupti().path)}});
-  writeAtomically(path("trace-" + std::to_string(state->pid) + ".json"), harness::json::write(Value::object(std::move(f))));
+  writeAtomically(path("trace-" + std::to_string(state->pid) + ".json"),
+                  harness::json::write(Value::object(std::move(f))));
 }
 
 void flushLoop() {
@@ -293,7 +295,8 @@ void CUPTIAPI onCallback(void* /*userdata*/, CUpti_CallbackDomain domain, CUpti_
         }
         return;
       default:
-        if (cb->callbackSite == CUPTI_API_EXIT && *static_cast<const cudaError_t*>(cb->functionReturnValue) == cudaSuccess)
+        if (cb->callbackSite == CUPTI_API_EXIT &&
+            *static_cast<const cudaError_t*>(cb->functionReturnValue) == cudaSuccess)
           trackRuntimeMemory(cbid, cb->functionParams, state->allocations);
     }
   } catch (const std::exception& e) {
@@ -304,7 +307,8 @@ void CUPTIAPI onCallback(void* /*userdata*/, CUpti_CallbackDomain domain, CUpti_
 
 void enable(CUpti_SubscriberHandle subscriber, CUpti_CallbackDomain domain, CUpti_CallbackId cbid) {
   const CUptiResult rc = cupti().enableCallback(1, subscriber, domain, cbid);
-  if (rc != CUPTI_SUCCESS) error("CUPTI_CALLBACK", "cuptiEnableCallback(" + std::to_string(cbid) + ") returned " + cupti().errorName(rc));
+  if (rc != CUPTI_SUCCESS)
+    error("CUPTI_CALLBACK", "cuptiEnableCallback(" + std::to_string(cbid) + ") returned " + cupti().errorName(rc));
 }
 
 bool start() {
@@ -331,16 +335,16 @@ bool start() {
                    : ""));
     return false;
   }
-  for (CUpti_CallbackId id : {CUPTI_DRIVER_TRACE_CBID_cuLaunchKernel, CUPTI_DRIVER_TRACE_CBID_cuLaunchKernel_ptsz,
-                              CUPTI_DRIVER_TRACE_CBID_cuLaunchKernelEx, CUPTI_DRIVER_TRACE_CBID_cuLaunchKernelEx_ptsz,
-                              CUPTI_DRIVER_TRACE_CBID_cuLaunchCooperativeKernel,
-                              CUPTI_DRIVER_TRACE_CBID_cuLaunchCooperativeKernel_ptsz})
+  for (CUpti_CallbackId id :
+       {CUPTI_DRIVER_TRACE_CBID_cuLaunchKernel, CUPTI_DRIVER_TRACE_CBID_cuLaunchKernel_ptsz,
+        CUPTI_DRIVER_TRACE_CBID_cuLaunchKernelEx, CUPTI_DRIVER_TRACE_CBID_cuLaunchKernelEx_ptsz,
+        CUPTI_DRIVER_TRACE_CBID_cuLaunchCooperativeKernel, CUPTI_DRIVER_TRACE_CBID_cuLaunchCooperativeKernel_ptsz})
     enable(subscriber, CUPTI_CB_DOMAIN_DRIVER_API, id);
-  for (CUpti_CallbackId id : {CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernel_v7000, CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernel_ptsz_v7000,
-                              CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernelExC_v11060,
-                              CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernelExC_ptsz_v11060,
-                              CUPTI_RUNTIME_TRACE_CBID_cudaLaunchCooperativeKernel_v9000,
-                              CUPTI_RUNTIME_TRACE_CBID_cudaLaunchCooperativeKernel_ptsz_v9000})
+  for (CUpti_CallbackId id :
+       {CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernel_v7000, CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernel_ptsz_v7000,
+        CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernelExC_v11060, CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernelExC_ptsz_v11060,
+        CUPTI_RUNTIME_TRACE_CBID_cudaLaunchCooperativeKernel_v9000,
+        CUPTI_RUNTIME_TRACE_CBID_cudaLaunchCooperativeKernel_ptsz_v9000})
     enable(subscriber, CUPTI_CB_DOMAIN_RUNTIME_API, id);
 #if CUDA_VERSION >= 13000
   enable(subscriber, CUPTI_CB_DOMAIN_RUNTIME_API, CUPTI_RUNTIME_TRACE_CBID___cudaLaunchKernel_v13000);
@@ -354,8 +358,8 @@ bool start() {
 
   if (state->mode == "trace") {
     const uint64_t maxIntervals = std::strtoull(envOr("ETOK_PROFILE_MAX_INTERVALS", "4000000").c_str(), nullptr, 10);
-    const std::string problem =
-        state->trace.start(path("intervals-" + std::to_string(state->pid) + ".bin"), maxIntervals);
+    const std::string problem = state->trace.start(path("intervals-" + std::to_string(state->pid) + ".bin"),
+                                                   maxIntervals);
     if (!problem.empty()) {
       error("CUPTI_ACTIVITY", problem);
       return false;

@@ -1,6 +1,5 @@
 #include "profile/launch.h"
 
-
 #include <cstring>
 #include <sstream>
 #include <stdexcept>
@@ -49,7 +48,8 @@ class ArgumentLayout {
       none_ = true;
       return;
     }
-    throw std::runtime_error("cuFuncGetParamInfo returned " + d.errorName(rf) + ": the kernel's arguments cannot be copied");
+    throw std::runtime_error("cuFuncGetParamInfo returned " + d.errorName(rf) +
+                             ": the kernel's arguments cannot be copied");
   }
 
   /** The offset and size of argument `i`, or false past the last one. */
@@ -202,7 +202,9 @@ std::string CapturedLaunch::describe() const {
   std::ostringstream s;
   s << "replay of " << key_.symbol << " <<<(" << key_.grid[0] << ',' << key_.grid[1] << ',' << key_.grid[2] << "), ("
     << key_.block[0] << ',' << key_.block[1] << ',' << key_.block[2] << "), " << key_.sharedMemBytes << " B>>> via "
-    << (api_ == Api::KernelEx ? "cuLaunchKernelEx" : api_ == Api::Cooperative ? "cuLaunchCooperativeKernel" : "cuLaunchKernel")
+    << (api_ == Api::KernelEx      ? "cuLaunchKernelEx"
+        : api_ == Api::Cooperative ? "cuLaunchCooperativeKernel"
+                                   : "cuLaunchKernel")
     << ", " << bytes_.size() << " B of arguments";
   return s.str();
 }

@@ -62,7 +62,9 @@ LibraryProbe probeCudaDriver() {
   int n = 0;
   if (rc != 0 || count(&n) != 0 || n <= 0) {
     p.reason = "no CUDA device: cuInit returned " + std::to_string(rc) + " with " + name +
-               (rc == 100 ? " (CUDA_ERROR_NO_DEVICE)" : rc == 35 ? " (CUDA_ERROR_INSUFFICIENT_DRIVER)" : "") +
+               (rc == 100  ? " (CUDA_ERROR_NO_DEVICE)"
+                : rc == 35 ? " (CUDA_ERROR_INSUFFICIENT_DRIVER)"
+                           : "") +
                "; run etok profile on a machine whose GPU the driver sees";
     return p;
   }
@@ -76,7 +78,7 @@ LibraryProbe probeCupti() {
   std::string tried;
   const std::vector<std::string> candidates = cuptiCandidates();
   for (const auto& c : candidates) {
-    struct stat st {};
+    struct stat st{};
     // A path that names no file is skipped quietly unless it is the only candidate (the user's own choice).
     if (c.find('/') != std::string::npos && stat(c.c_str(), &st) != 0 && candidates.size() > 1) continue;
     void* h = dlopen(c.c_str(), RTLD_NOW | RTLD_LOCAL);

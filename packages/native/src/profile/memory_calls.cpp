@@ -95,8 +95,7 @@ void trackDriverMemory(CUpti_CallbackId cbid, const void* params, AllocationTabl
       table.unmapped(p->ptr, p->size);
       break;
     }
-    default:
-      break;
+    default: break;
   }
 }
 
@@ -136,8 +135,7 @@ void trackRuntimeMemory(CUpti_CallbackId cbid, const void* params, AllocationTab
     case CUPTI_RUNTIME_TRACE_CBID_cudaFreeAsync_ptsz_v11020:
       table.freed(address(static_cast<const cudaFreeAsync_v11020_params*>(params)->devPtr));
       break;
-    default:
-      break;
+    default: break;
   }
 }
 

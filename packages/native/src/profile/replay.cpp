@@ -57,9 +57,12 @@ Value resultJson(const harness::MeasureResult& r) {
                                {"updatePeriodMs", num(r.meter.updatePeriodMs)}})},
   };
   if (!r.crossCheckSource.empty()) f["crossCheckSource"] = Value::string(r.crossCheckSource);
-  if (r.failure) f["failure"] = Value::object({{"code", Value::string(r.failure->code)}, {"message", Value::string(r.failure->message)}});
+  if (r.failure)
+    f["failure"] = Value::object(
+        {{"code", Value::string(r.failure->code)}, {"message", Value::string(r.failure->message)}});
   if (r.groupFault)
-    f["groupFault"] = Value::object({{"code", Value::string(r.groupFault->code)}, {"message", Value::string(r.groupFault->message)}});
+    f["groupFault"] = Value::object(
+        {{"code", Value::string(r.groupFault->code)}, {"message", Value::string(r.groupFault->message)}});
   return Value::object(std::move(f));
 }
 
@@ -92,8 +95,8 @@ harness::json::Value Replayer::replay(CapturedLaunch& launch, int64_t launchInde
   const std::string uuid = deviceUuid(static_cast<int>(device));
   out["device"] = num(static_cast<double>(device));
   if (!settings_.boardUuid.empty() && !uuid.empty() && uuid != settings_.boardUuid)
-    return finish(refused("ran on CUDA device " + std::to_string(device) + " (" + uuid + "), not on the metered board " +
-                          settings_.meterId + " (" + settings_.boardUuid + ")"));
+    return finish(refused("ran on CUDA device " + std::to_string(device) + " (" + uuid +
+                          "), not on the metered board " + settings_.meterId + " (" + settings_.boardUuid + ")"));
   // Everything the program queued before this launch finishes first: the replay starts from the state the launch
   // would see. An error here is the program's own (a fault of an earlier kernel), reported as the reason.
   const CUresult sync = d.ctxSynchronize();

@@ -156,7 +156,8 @@ harness::json::Value ActivityTrace::summary() {
   }
   return Value::object({
       {"kernels", Value::array(std::move(kernels))},
-      {"calibration", Value::object({{"cuptiNs", Value::array(std::move(cupti))}, {"monoNs", Value::array(std::move(mono))}})},
+      {"calibration",
+       Value::object({{"cuptiNs", Value::array(std::move(cupti))}, {"monoNs", Value::array(std::move(mono))}})},
       {"intervals", Value::object({{"file", Value::string(intervalsPath_)},
                                    {"count", num(static_cast<double>(intervalCount_))},
                                    {"truncated", Value::boolean(intervalsTruncated_)}})},

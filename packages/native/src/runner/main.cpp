@@ -8,6 +8,7 @@
 #include <string>
 
 #include "devices/devices.h"
+#include "etok/kernels/errors.h"
 #include "harness/harness.h"
 
 using namespace etok;
@@ -19,18 +20,22 @@ std::string jsonString(const std::string& s) {
   o << '"';
   for (unsigned char c : s) {
     if (c == '"' || c == '\\') o << '\\' << c;
-    else if (c < 0x20) { char buf[8]; snprintf(buf, sizeof buf, "\\u%04x", c); o << buf; }
-    else o << c;
+    else if (c < 0x20) {
+      char buf[8];
+      snprintf(buf, sizeof buf, "\\u%04x", c);
+      o << buf;
+    } else o << c;
   }
   o << '"';
   return o.str();
 }
 
 int usage(const std::string& why) {
-  std::cerr << "etok-runner: " << why << "\n"
-            << "usage: etok-runner [--device cpu|cuda:N] [--meter model|rapl|nvml:N] [--variant V] [--phase decode|prefill]\n"
-            << "                   [--dtype f32|bf16|f16] [--batch N] [--heads N] [--kv-heads N] [--head-dim N]\n"
-            << "                   [--q-len N] [--kv-len N] [--profile uniform|peaked] [--seed N] [--devices]\n";
+  std::cerr
+      << "etok-runner: " << why << "\n"
+      << "usage: etok-runner [--device cpu|cuda:N] [--meter model|rapl|nvml:N] [--variant V] [--phase decode|prefill]\n"
+      << "                   [--dtype f32|bf16|f16] [--batch N] [--heads N] [--kv-heads N] [--head-dim N]\n"
+      << "                   [--q-len N] [--kv-len N] [--profile uniform|peaked] [--seed N] [--devices]\n";
   return 2;
 }
 
@@ -72,9 +77,10 @@ int main(int argc, char** argv) {
     }
     if (listDevices) {
       const auto caps = devices::capabilities();
-      std::cout << "{\"build\":{\"cuda\":" << (caps.cuda ? "true" : "false") << ",\"cudaVersion\":" << jsonString(caps.cudaVersion)
-                << "},\"cudaReason\":" << jsonString(caps.cudaRuntimeReason) << ",\"devices\":[{\"id\":\"cpu\",\"name\":"
-                << jsonString(devices::cpuInfo().model) << "}";
+      std::cout << "{\"build\":{\"cuda\":" << (caps.cuda ? "true" : "false")
+                << ",\"cudaVersion\":" << jsonString(caps.cudaVersion)
+                << "},\"cudaReason\":" << jsonString(caps.cudaRuntimeReason)
+                << ",\"devices\":[{\"id\":\"cpu\",\"name\":" << jsonString(devices::cpuInfo().model) << "}";
       for (const auto& d : devices::cudaDevices())
         std::cout << ",{\"id\":\"cuda:" << d.index << "\",\"name\":" << jsonString(d.name) << "}";
       std::cout << "]}\n";
@@ -91,11 +97,12 @@ int main(int argc, char** argv) {
       return 1;
     }
     std::cout.precision(17);
-    std::cout << "{\"device\":" << jsonString(plan.device) << ",\"variant\":" << jsonString(kernels::formatVariant(plan.problem.variant))
-              << ",\"phase\":" << jsonString(phase) << ",\"meter\":{\"id\":" << jsonString(r.meter.id) << ",\"kind\":" << jsonString(r.meter.kind)
-              << ",\"measured\":" << (r.meter.measured ? "true" : "false") << ",\"method\":" << jsonString(r.meter.method)
-              << ",\"boundary\":" << jsonString(r.meter.boundary) << ",\"updatePeriodMs\":" << r.meter.updatePeriodMs
-              << ",\"idleW\":" << r.idleW << "},\"samplesS\":[";
+    std::cout << "{\"device\":" << jsonString(plan.device)
+              << ",\"variant\":" << jsonString(kernels::formatVariant(plan.problem.variant))
+              << ",\"phase\":" << jsonString(phase) << ",\"meter\":{\"id\":" << jsonString(r.meter.id)
+              << ",\"kind\":" << jsonString(r.meter.kind) << ",\"measured\":" << (r.meter.measured ? "true" : "false")
+              << ",\"method\":" << jsonString(r.meter.method) << ",\"boundary\":" << jsonString(r.meter.boundary)
+              << ",\"updatePeriodMs\":" << r.meter.updatePeriodMs << ",\"idleW\":" << r.idleW << "},\"samplesS\":[";
     for (size_t i = 0; i < r.samplesS.size(); i++) std::cout << (i ? "," : "") << r.samplesS[i];
     std::cout << "],\"windows\":[";
     for (size_t i = 0; i < r.windows.size(); i++) {
@@ -111,6 +118,9 @@ int main(int argc, char** argv) {
     return usage(e.what());
   } catch (const std::invalid_argument& e) {
     return usage(e.what());
+  } catch (const CodedError& e) {
+    std::cerr << "etok-runner: " << e.code() << ": " << e.what() << "\n";
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << "etok-runner: " << e.what() << "\n";
     return 1;

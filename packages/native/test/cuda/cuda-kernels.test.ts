@@ -1,8 +1,9 @@
-// GPU tier (STYLE 19): the CUDA kernels through runKernel against the fp64 references, every lever set × phase ×
+// GPU tier: the CUDA kernels through runKernel against the fp64 references, every lever set × phase ×
 // dtype on small odd shapes with fresh seeds. Skips, saying why, where the addon has no CUDA or no device is
 // visible (capabilities().cudaReason / cudaRuntimeReason). The exhaustive matrix (both kernel paths, forced KV
 // splits, poisoned outputs) is the C++ program etok-cuda-validate beside this file, run by bench/gpu/run.py.
-import { capabilities, referenceOutput, runKernel, syntheticInputs } from '@etok/native';
+import { allVariants } from '@etok/kernels';
+import { capabilities, listDevices, referenceOutput, runKernel, syntheticInputs } from '@etok/native';
 import { describe, expect, it } from 'vitest';
 
 const caps = capabilities();
@@ -12,19 +13,11 @@ const skipReason = !caps.cuda
     ? `no usable CUDA device: ${caps.cudaRuntimeReason}`
     : '';
 
-const KV = ['', 'kv-int8', 'kv-int4', 'kv-fp8'];
-const variants: string[] = [];
-for (const mla of [false, true])
-  for (const sparse of [false, true])
-    for (const kv of KV) {
-      const levers = [mla ? 'mla' : '', sparse ? 'sparse' : '', kv].filter(Boolean);
-      variants.push(levers.length ? levers.join('+') : 'dense');
-    }
-
 // ‖out − exact‖ / ‖exact‖ per dtype: f32 SIMT arithmetic; f16/bf16 also round the dequantized tile and P.
 const TOLERANCE = { f32: 2e-5, f16: 8e-3, bf16: 2.5e-2 } as const;
 
 function relativeL2(out: Float32Array, ref: Float64Array): number {
+  expect(out.length).toBe(ref.length);
   let num = 0;
   let den = 0;
   ref.forEach((r, i) => {
@@ -38,7 +31,7 @@ function relativeL2(out: Float32Array, ref: Float64Array): number {
 describe.skipIf(skipReason !== '')(
   `CUDA kernels on cuda:0${skipReason ? ` (skipped: ${skipReason})` : ''}`,
   () => {
-    for (const variant of variants)
+    for (const variant of allVariants())
       for (const phase of ['decode', 'prefill'] as const)
         for (const dtype of ['f32', 'bf16', 'f16'] as const)
           it(`${variant} ${phase} ${dtype}`, () => {
@@ -78,6 +71,18 @@ describe.skipIf(skipReason !== '')(
   },
 );
 
+// A skip must be true: where the matrix is skipped, asking for cuda:0 fails with the code of the stated reason.
 it.skipIf(skipReason === '')(`CUDA GPU tests are skipped here: ${skipReason || 'n/a'}`, () => {
-  expect(skipReason).not.toBe('');
+  const request = {
+    variant: 'dense',
+    phase: 'decode' as const,
+    device: 'cuda:0',
+    shape: { batch: 1, heads: 2, kvHeads: 1, headDim: 16, kvLen: 8 },
+  };
+  expect(listDevices().some((d) => d.kind === 'cuda')).toBe(false);
+  expect(() => runKernel(request, syntheticInputs(request, 'uniform', 1))).toThrow(
+    expect.objectContaining({
+      code: caps.cuda ? expect.stringMatching(/^(CUDA_ERROR|BAD_SHAPE)$/) : 'CUDA_NOT_COMPILED',
+    }),
+  );
 });

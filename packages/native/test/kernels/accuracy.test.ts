@@ -1,4 +1,4 @@
-// Every lever set × phase × dtype × odd shapes against the fp64 references (SPEC §3), on the AVX2 path where the
+// Every lever set × phase × dtype × odd shapes against the fp64 references (docs/spec.md §3), on the AVX2 path where the
 // CPU has it, on the portable path, and on the opt-in AVX-512 path where the CPU has that. Shapes are small so the
 // whole file runs in seconds.
 import { allVariants } from '@etok/kernels';
@@ -131,7 +131,7 @@ function runsIsa(isa: string): boolean {
 }
 
 // The default path (AVX2 where the CPU has it), the portable one, and the opt-in AVX-512 one, which runs only where
-// the CPU has AVX-512 (not on this project's CI machine: bench/cpu-isa-check.mjs runs the same cases on GPU hosts).
+// the CPU has AVX-512 (not on the development machine: bench/cpu-isa-check.mjs runs the same cases on GPU hosts).
 for (const isa of ['native', 'portable', 'avx512'] as const) {
   const runs = isa !== 'avx512' || runsIsa('avx512');
   describe.runIf(runs)(`CPU kernels (${isa} path) match referenceExact`, () => {

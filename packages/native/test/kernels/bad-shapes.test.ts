@@ -1,4 +1,4 @@
-// Invalid problems throw BAD_SHAPE naming the field (SPEC §3), before any kernel runs.
+// Invalid problems throw BAD_SHAPE naming the field (docs/spec.md §3), before any kernel runs.
 import { describe, expect, it } from 'vitest';
 import { type NativeKernelRequest, runKernel, syntheticInputs } from '../../src/index.js';
 

@@ -1,4 +1,4 @@
-// NSA-style selection (SPEC §3) checked index by index on hand-built cases: keys are constant within a block, so
+// NSA-style selection (docs/spec.md §3) checked index by index on hand-built cases: keys are constant within a block, so
 // a block's mean, and with q = e0 its score, is the number written beside it. Each case also runs the kernel,
 // which must reproduce attention over exactly those blocks (its referenceExact), not dense attention.
 import { selectedTokenCount } from '@etok/kernels';

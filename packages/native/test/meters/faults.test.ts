@@ -1,4 +1,4 @@
-// Fault injection (issue 10): meters that misbehave mid-run through the simulated NVML (ETOK_SIM_NVML_*_AFTER_MS)
+// Fault injection: meters that misbehave mid-run through the simulated NVML (ETOK_SIM_NVML_*_AFTER_MS)
 // and a simulated powercap tree. Each fault must be detected and reported with a stable code, never turned into a
 // silent number: a counter going backwards, a counter stuck, NOT_SUPPORTED or NO_PERMISSION appearing mid-run, a
 // power reading of 0 W, a RAPL wrap inside a window (handled exactly) and a RAPL counter that was reset. Fault

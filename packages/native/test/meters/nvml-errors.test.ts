@@ -1,4 +1,4 @@
-// NVML failures surface as errors with the NVML name as `code` (SPEC §4, STYLE 3): no permission, a board lost
+// NVML failures surface as errors with the NVML name as `code` (docs/spec.md §4): no permission, a board lost
 // mid-run (also when the background sampler is the one that sees it), a driver that is not loaded. Loss times
 // leave room for a slow open on a loaded machine.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';

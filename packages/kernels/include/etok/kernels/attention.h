@@ -1,5 +1,5 @@
-// Running attention: host float32 inputs in, float32 output out (SPEC §3 `runKernel`), plus the prepared form the
-// harness times (inputs already stored at their dtype on the device, so each call measures only the kernel).
+// Running attention: host float32 inputs in, float32 output out (docs/spec.md §3 `runKernel`), plus the prepared
+// form the harness times (inputs already stored at their dtype on the device, so each call measures only the kernel).
 #pragma once
 
 #include <map>
@@ -11,7 +11,7 @@
 
 namespace etok::kernels {
 
-/** Host float32 tensors by SPEC name ("q", "k", "v" or "qNope", "qRope", "ckv", "kRope"). */
+/** Host float32 tensors by the names of docs/spec.md §3 ("q", "k", "v" or "qNope", "qRope", "ckv", "kRope"). */
 using HostTensors = std::map<std::string, std::vector<float>>;
 
 /** Checks names and lengths against inputSpecs(); throws BadShape naming the tensor. */
@@ -48,7 +48,7 @@ std::unique_ptr<PreparedAttention> prepareCpu(const Problem& p, const HostTensor
  *  cannot run it. */
 const char* cpuKernelIsa();
 
-/** CUDA path on device `device`; in a build without CUDA it throws std::runtime_error saying so. */
+/** CUDA path on device `device`; in a build without CUDA it throws CodedError CUDA_NOT_COMPILED. */
 std::unique_ptr<PreparedAttention> prepareCuda(const Problem& p, const HostTensors& inputs, int device);
 
 /** fp64 reference of the variant itself (its selection and its KV quantization applied exactly). */

@@ -1,11 +1,12 @@
-// What one attention call computes (SPEC §3): lever set, phase, shape, parameters, storage dtype.
+// What one attention call computes (docs/spec.md §3): lever set, phase, shape, parameters, storage dtype.
 // Plain structs only, so the addon, the standalone runner and the C++ tests share one description.
 #pragma once
 
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "etok/kernels/errors.h"
 
 namespace etok::kernels {
 
@@ -37,10 +38,11 @@ struct Problem {
   Params params;
 };
 
-/** A bad problem description; `field` names the offending field (error code BAD_SHAPE). */
-class BadShape : public std::invalid_argument {
+/** A bad problem description, code BAD_SHAPE; `field` names the offending field (also the error's detail). */
+class BadShape : public CodedError {
  public:
-  BadShape(std::string field, const std::string& message) : std::invalid_argument(message), field_(std::move(field)) {}
+  BadShape(std::string field, const std::string& message)
+      : CodedError("BAD_SHAPE", message, field), field_(std::move(field)) {}
   const std::string& field() const { return field_; }
 
  private:
@@ -48,6 +50,9 @@ class BadShape : public std::invalid_argument {
 };
 
 Variant parseVariant(const std::string& text);  // throws BadShape("variant", ...)
+/** Every lever set, each once: layout (dense or mla) × sparse or not × KV storage (none, int8, int4, fp8); the same
+    sixteen as allVariants() of packages/kernels/src/variants.ts. Tests enumerate variants from here. */
+std::vector<Variant> allVariants();
 std::string formatVariant(const Variant& v);
 Phase parsePhase(const std::string& text);
 Dtype parseDtype(const std::string& text);

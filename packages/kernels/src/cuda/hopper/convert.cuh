@@ -15,8 +15,12 @@
 namespace etok::kernels::cuda::hopper {
 
 /** Bytes of one stored row of `dims` values, and the width of the pieces the copy engine brings it in. */
-template <StoreFormat F> __host__ __device__ constexpr int rawRowBytes(int dims) { return F == StoreFormat::Int4 ? dims / 2 : dims; }
-template <StoreFormat F> __host__ __device__ constexpr int rawPieceBytes(int dims) { return rawRowBytes<F>(dims) > 256 ? 256 : rawRowBytes<F>(dims); }
+template <StoreFormat F> __host__ __device__ constexpr int rawRowBytes(int dims) {
+  return F == StoreFormat::Int4 ? dims / 2 : dims;
+}
+template <StoreFormat F> __host__ __device__ constexpr int rawPieceBytes(int dims) {
+  return rawRowBytes<F>(dims) > 256 ? 256 : rawRowBytes<F>(dims);
+}
 
 /** Offset of byte x of row t in a raw tile of `ntok` rows. */
 __host__ __device__ constexpr int rawOffset(int ntok, int piece, int t, int x) {
@@ -37,7 +41,8 @@ template <StoreFormat F> __device__ __forceinline__ void decode8(uint2 raw, floa
   if constexpr (F == StoreFormat::Fp8) {
 #pragma unroll
     for (int i = 0; i < 4; i++) {
-      const __half2_raw h = __nv_cvt_fp8x2_to_halfraw2(static_cast<__nv_fp8x2_storage_t>(w[i >> 1] >> (16 * (i & 1))), __NV_E4M3);
+      const __half2_raw h = __nv_cvt_fp8x2_to_halfraw2(static_cast<__nv_fp8x2_storage_t>(w[i >> 1] >> (16 * (i & 1))),
+                                                       __NV_E4M3);
       const float2 f = __half22float2(*reinterpret_cast<const __half2*>(&h));
       v[2 * i] = f.x, v[2 * i + 1] = f.y;
     }
@@ -62,7 +67,9 @@ __device__ __forceinline__ void convertPlane(const uint8_t* raw, const Plane& pl
       const int t = it / (DIMS / 16), gh = it % (DIMS / 16), g = gh >> 1, h = gh & 1;
       const uint2 u = *reinterpret_cast<const uint2*>(raw + rawOffset(NTOK, kPiece, t, 16 * g + 8 * h));
       const bool inside = t0 + t < kvLen;
-      const float scale = inside ? __half2float(__ushort_as_half(__ldg(plane.scales + (rowBase + t0 + t) * plane.groups + g))) : 0.f;
+      const float scale = inside ? __half2float(
+                                       __ushort_as_half(__ldg(plane.scales + (rowBase + t0 + t) * plane.groups + g)))
+                                 : 0.f;
       const uint32_t w[2] = {u.x, u.y};
       float lo[8], hi[8];
 #pragma unroll
@@ -80,7 +87,9 @@ __device__ __forceinline__ void convertPlane(const uint8_t* raw, const Plane& pl
       const int t = it / (DIMS / 8), c = it % (DIMS / 8);
       const uint2 u = *reinterpret_cast<const uint2*>(raw + rawOffset(NTOK, kPiece, t, 8 * c));
       const bool inside = t0 + t < kvLen;
-      const float scale = inside ? __half2float(__ushort_as_half(__ldg(plane.scales + (rowBase + t0 + t) * plane.groups))) : 0.f;
+      const float scale = inside
+                              ? __half2float(__ushort_as_half(__ldg(plane.scales + (rowBase + t0 + t) * plane.groups)))
+                              : 0.f;
       float v[8];
       decode8<F>(u, v);
       *reinterpret_cast<uint4*>(tile + chunkOffset(NTOK, t, chunk0 + c)) = scaled8<T>(v, scale);

@@ -97,7 +97,8 @@ __global__ void __launch_bounds__(384, 1) hopperMla(const AttnArgs a, const __gr
           mbarWait(&empty[s], ((i / STAGES) & 1) ^ 1);
           mbarArriveExpectTx(&full[s], P::kTile);
 #pragma unroll
-          for (int blk = 0; blk < P::kRank / 64; blk++) tmaLoad3d(tile + blk * blockBytes(NTOK), &maps.k, &full[s], 64 * blk, t0, b);
+          for (int blk = 0; blk < P::kRank / 64; blk++)
+            tmaLoad3d(tile + blk * blockBytes(NTOK), &maps.k, &full[s], 64 * blk, t0, b);
           tmaLoad3d(tile + (P::kRank / 64) * blockBytes(NTOK), &maps.v, &full[s], 0, t0, b);
         } else {
           const int r = i % RAW;
@@ -105,7 +106,8 @@ __global__ void __launch_bounds__(384, 1) hopperMla(const AttnArgs a, const __gr
           mbarWait(&rawEmpty[r], ((i / RAW) & 1) ^ 1);
           mbarArriveExpectTx(&rawFull[r], P::kRawCkv + P::kRawRope);
 #pragma unroll
-          for (int x = 0; x < P::kRawCkvRow; x += P::kRawCkvPiece) tmaLoad3d(raw + x * NTOK, &maps.k, &rawFull[r], x, t0, b);
+          for (int x = 0; x < P::kRawCkvRow; x += P::kRawCkvPiece)
+            tmaLoad3d(raw + x * NTOK, &maps.k, &rawFull[r], x, t0, b);
           tmaLoad3d(raw + P::kRawCkv, &maps.v, &rawFull[r], 0, t0, b);
         }
       }
@@ -140,7 +142,8 @@ __global__ void __launch_bounds__(384, 1) hopperMla(const AttnArgs a, const __gr
     if (q.valid) {
       const bool nope = chunk < P::kRank / 8;
       const Plane& plane = nope ? a.q0 : a.q1;
-      v = __ldg(reinterpret_cast<const uint4*>(plane.values + q.qRow * plane.pitch) + (nope ? chunk : chunk - P::kRank / 8));
+      v = __ldg(reinterpret_cast<const uint4*>(plane.values + q.qRow * plane.pitch) +
+                (nope ? chunk : chunk - P::kRank / 8));
     }
     *reinterpret_cast<uint4*>(smem + P::kQ + chunkOffset(P::kRows, row, chunk)) = v;
   }

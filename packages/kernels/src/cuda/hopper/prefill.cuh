@@ -120,9 +120,10 @@ __global__ void __launch_bounds__(128 * (1 + CWG), (CWG == 1 ? 2 : 1))
         mbarWait(&rawFull[r], (i / RAW) & 1);
         mbarWait(&empty[s], ((i / STAGES) & 1) ^ 1);
         const uint8_t* raw = smem + P::kRaw + r * 2 * P::kRawPlane;
-        convertPlane<KV, T, NTOK, D>(raw, a.k0, rowBase, t0, a.kvLen, smem + P::kK + s * P::kTile, 0, worker, P::kConverters);
-        convertPlane<KV, T, NTOK, D>(raw + P::kRawPlane, a.v, rowBase, t0, a.kvLen, smem + P::kV + s * P::kTile, 0, worker,
+        convertPlane<KV, T, NTOK, D>(raw, a.k0, rowBase, t0, a.kvLen, smem + P::kK + s * P::kTile, 0, worker,
                                      P::kConverters);
+        convertPlane<KV, T, NTOK, D>(raw + P::kRawPlane, a.v, rowBase, t0, a.kvLen, smem + P::kV + s * P::kTile, 0,
+                                     worker, P::kConverters);
         fenceProxyAsync();
         mbarArrive(&full[s]);
         mbarArrive(&rawEmpty[r]);
@@ -147,7 +148,8 @@ __global__ void __launch_bounds__(128 * (1 + CWG), (CWG == 1 ? 2 : 1))
 
   RowPair rp = rowPair(a, b, g, rb.pr0 + 64 * c + 16 * wq + gid);
   const int warpVisible = packedRow(a, b, g, rb.pr0 + 64 * c + 16 * wq).visible;  // the warp's smallest
-  const uint32_t qBase = smemAddress(smem + P::kQ), kBase = smemAddress(smem + P::kK), vBase = smemAddress(smem + P::kV);
+  const uint32_t qBase = smemAddress(smem + P::kQ), kBase = smemAddress(smem + P::kK),
+                 vBase = smemAddress(smem + P::kV);
 
   float o[D / 2];
 #pragma unroll

@@ -40,7 +40,8 @@ __device__ __forceinline__ uint64_t selectionWindow(const AttnArgs& a, int visib
  *  caller knows every token of the tile is allowed for every row of the warp (no test per element). A row that has
  *  seen no allowed token keeps m = −inf: its weights are 0 and nothing is rescaled. */
 template <int NTOK>
-__device__ __forceinline__ float2 softmaxTile(const AttnArgs& a, RowPair& rp, float (&s)[NTOK / 2], int t0, bool masked) {
+__device__ __forceinline__ float2 softmaxTile(const AttnArgs& a, RowPair& rp, float (&s)[NTOK / 2], int t0,
+                                              bool masked) {
   const int tig = threadIdx.x & 3;
   float mxA = -INFINITY, mxB = -INFINITY;
   if (masked) {

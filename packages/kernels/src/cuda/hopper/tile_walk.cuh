@@ -2,7 +2,8 @@
 //
 // A block's tiles are 0 .. ⌈maxVisible / NTOK⌉ − 1 (maxVisible: what its last valid row may see). Under `sparse` the
 // block visits only the tiles that at least one of its rows selected: tile T is kept when some row r of the block has
-// a visible token of T in a block of its selection (the per-position selection of SPEC §3, made by selectBlocks).
+// a visible token of T in a block of its selection (the per-position selection of docs/spec.md §3, made by
+// selectBlocks).
 // Tiles are kept in ascending order in a shared list that the copy warp and the compute warpgroups walk alike; each
 // row still masks per element, so the result is the exact per-position attention while bytes are read once per
 // block. A KV split z of `splits` takes the positions [z·per, min(n, (z + 1)·per)) of that sequence.
@@ -51,7 +52,8 @@ __device__ __forceinline__ int buildTileSequence(const AttnArgs& a, const RowBlo
   for (int j0 = 0; j0 < tiles; j0 += THREADS) {
     const int tile = j0 + static_cast<int>(threadIdx.x);
     bool keep = false;
-    for (int r = r0; tile < tiles && r <= r1 && !keep; r++) keep = positionSelectsTile(a, rb.b, rb.g, r, tile * NTOK, NTOK);
+    for (int r = r0; tile < tiles && r <= r1 && !keep; r++)
+      keep = positionSelectsTile(a, rb.b, rb.g, r, tile * NTOK, NTOK);
     const uint32_t ballot = __ballot_sync(0xffffffffu, keep);
     if (lane == 0) scratch[warp] = __popc(ballot);
     __syncthreads();

@@ -129,7 +129,7 @@ def _mla_sdpa(problem):
 
 
 def _nsa_selection(q, k, problem):
-    """The NSA selection of SPEC §3 for each (batch, kv group, query row), as a bool tensor [b, g, rows, blocks].
+    """The NSA selection of docs/spec.md §3 for each (batch, kv group, query row), as a bool tensor [b, g, rows, blocks].
 
     Block score = sum over the group's query heads of q . mean(visible keys of the block); selected = block 0, the
     blocks holding the last `window` visible tokens, and the top-k other blocks (ties to the lower index).

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # One run on a GPU machine in one call, on the artifacts bench/gpu/stage.sh packed (no compiling, no Node install
 # there), from the repository root with the .gpu-stage folder beside it:
-#   bash bench/gpu/session.sh 420                 the validation matrix, the CLI with NVML, the measurements
-#   bash bench/gpu/session.sh 440 sweep-decode    the decode sweep (bench/gpu/sweep_decode.py)
-#   bash bench/gpu/session.sh 470 sweep-hopper    the Hopper sweep (bench/gpu/sweep_hopper.py)
-#   bash bench/gpu/session.sh 440 peers           etok beside PyTorch (--peer torch) and Python kernels (--python)
-#   bash bench/gpu/session.sh 300 profile         `etok profile` against ground truth (bench/gpu/profile_check.sh)
+#   bash bench/gpu/device-run.sh 420                 the validation matrix, the CLI with NVML, the measurements
+#   bash bench/gpu/device-run.sh 440 sweep-decode    the decode sweep (bench/gpu/sweep_decode.py)
+#   bash bench/gpu/device-run.sh 470 sweep-hopper    the Hopper sweep (bench/gpu/sweep_hopper.py)
+#   bash bench/gpu/device-run.sh 440 peers           etok beside PyTorch (--peer torch) and Python kernels (--python)
+#   bash bench/gpu/device-run.sh 300 profile         `etok profile` against ground truth (bench/gpu/profile_check.sh)
 # BUDGET_S (first argument) is when the last step must be done; each step gets a share and is cut at its share,
 # so one hung step cannot take the others' time. Everything lands in $OUT (keep it to a few files):
-#   session.log          everything printed: nvidia-smi, SASS instruction counts, each step's table
+#   device-run.log       everything printed: nvidia-smi, SASS instruction counts, each step's table
 #   validate.jsonl       the correctness matrix, one case a line; validate-summary.json its summary (run.py)
 #   etok-gpu.json        `etok bench --levers sparse,kv-int8` on cuda:0 with the NVML meter, as a user runs it
 #   gpu-results.json     the measurements (run.py --part measure)
@@ -17,7 +17,7 @@ set -uo pipefail
 BUDGET_S=${1:-500}
 OUT=${OUT:-$PWD/bench/gpu/out}
 mkdir -p "$OUT"
-exec > >(tee -a "$OUT/session.log") 2>&1
+exec > >(tee -a "$OUT/device-run.log") 2>&1
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 B=/tmp/etok-bundle
 left() { echo $((BUDGET_S - SECONDS)); }
@@ -38,7 +38,7 @@ python3 -c "import torch, pynvml; print('torch', torch.__version__, 'cuda', torc
 if [ "${2:-}" = "sweep-hopper" ]; then
   # The Hopper (sm_90a wgmma) sweep alone, in its own call: validation of the Hopper path, the ceilings, every
   # compiled tile configuration at the prefill and MLA shapes beside SDPA (bench/gpu/sweep_hopper.py):
-  #   bash bench/gpu/session.sh 470 sweep-hopper
+  #   bash bench/gpu/device-run.sh 470 sweep-hopper
   step "Hopper sweep (share: what is left, $(left) s)"
   timeout "$(left)" python3 "$ROOT/bench/gpu/sweep_hopper.py" --out "$OUT" --build-dir "$B/gpu" --budget-s $(($(left) - 10))
   step "done"
@@ -57,7 +57,7 @@ fi
 if [ "${2:-}" = "peers" ]; then
   # etok beside PyTorch's best implementation of each lever set, as a user runs it (`etok bench --peer torch`), at
   # the decode (16K) and prefill (4K x 4K) shapes of docs/gpu.md, and a Triton kernel through `--python`:
-  #   bash bench/gpu/session.sh 440 peers
+  #   bash bench/gpu/device-run.sh 440 peers
   ETOK="$B/etok/node $B/etok/packages/cli/bin/etok.mjs"
   step "etok bench --peer torch, decode 16K (share: 160 s)"
   timeout $(($(left) > 160 ? 160 : $(left))) $ETOK bench --device cuda:0 --meter nvml:0 --peer torch \
@@ -79,7 +79,7 @@ fi
 if [ "${2:-}" = "sweep-decode" ]; then
   # The decode sweep alone, in its own call (validation of the token-split decode paths, then every path, variant
   # and split rule timed beside the ceilings and SDPA; bench/gpu/sweep_decode.py):
-  #   bash bench/gpu/session.sh 440 sweep-decode
+  #   bash bench/gpu/device-run.sh 440 sweep-decode
   step "decode sweep (share: what is left, $(left) s)"
   timeout "$(left)" python3 "$ROOT/bench/gpu/sweep_decode.py" --build-dir "$B/gpu" --out "$OUT" --budget-s $(($(left) - 10))
   step "done"
@@ -107,7 +107,7 @@ print(f"reads {len(costs)}: median {1e6 * costs[len(costs) // 2]:.0f} us, p90 {1
 PY
 
 step "CPU: the opt-in AVX-512 path against the fp64 references, then timed beside AVX2, on this host's CPU (share: 45 s)"
-# Its first run on AVX-512 hardware (this project's CI machine has none); exit 3 says the CPU lacks it.
+# Its first run on AVX-512 hardware (the development machine has none); exit 3 says the CPU lacks it.
 grep -o -w 'avx512[a-z_0-9]*' /proc/cpuinfo | sort -u | tr '\n' ' '; echo
 ETOK_NATIVE_ADDON="$B/etok/packages/native/build/Release/etok_native.node" timeout 45 "$B/etok/node" \
   "$ROOT/bench/cpu-isa-check.mjs" --isa avx512 --time --out "$OUT/cpu-isa-avx512.json"
@@ -136,7 +136,7 @@ cp "$OUT/gpu-results.json" "$OUT/validate-summary.json" 2>/dev/null
 
 step "etok CLI on cuda:0 with NVML (share: 150 s)"
 # Every subset of two levers (dense, sparse, kv-int8, sparse+kv-int8) at one shape, as a user measures for Φ and
-# its attribution; then `etok phi` on that file, so the session log shows what a user would see (the disclosure,
+# its attribution; then `etok phi` on that file, so the run's log shows what a user would see (the disclosure,
 # `etok report`, can be made from the fetched etok-gpu.json on any machine).
 ETOK="$B/etok/node $B/etok/packages/cli/bin/etok.mjs"
 $ETOK devices
