@@ -2,7 +2,7 @@
 // bootstrap intervals, J/call = Σ joules / Σ calls, the idle share and the dynamic remainder, outliers reported.
 
 import type { BenchConfig, TimingSettings } from './bench-plan.js';
-import type { ExecutorKind, Measurement, QualitySample } from './schemas.js';
+import type { ExecutorKind, Measurement, MeterDescription, QualitySample } from './schemas.js';
 import { bootstrapInterval, mean, median, quantile } from './statistics/summary.js';
 import type { PrecisionWarning } from './validity.js';
 
@@ -10,15 +10,7 @@ import type { PrecisionWarning } from './validity.js';
 export interface RawMeasurement {
   coldSamplesS?: ArrayLike<number>;
   timingStopReason?: string;
-  meter: {
-    id: string;
-    kind: string;
-    measured: boolean;
-    method: string;
-    boundary: string;
-    updatePeriodMs: number;
-    note?: string;
-  };
+  meter: MeterDescription;
   idleW: number;
   samplesS: ArrayLike<number>;
   windows: {

@@ -1,6 +1,6 @@
 // Building an `etok.results/v1` document (docs/spec.md §5). Files are the CLI's job; this only shapes the object.
 
-import type { AccountingBoundary, Measurement, Results } from './schemas.js';
+import type { AccountingBoundary, Measurement, MeterInfo, Results } from './schemas.js';
 import { RESULTS_SCHEMA_ID } from './schemas.js';
 
 export interface ResultsHeader {
@@ -8,17 +8,7 @@ export interface ResultsHeader {
   commit: string;
   commandLine: string[];
   device: { id: string; name: string } & Record<string, unknown>;
-  meter: {
-    id: string;
-    kind: 'nvml' | 'rapl' | 'model';
-    measured: boolean;
-    method: 'energy-counter' | 'power-sampling' | 'model';
-    boundary: string;
-    updatePeriodMs: number;
-    idleW: number;
-    note?: string;
-    choice?: string;
-  };
+  meter: MeterInfo;
   accounting: { boundary: AccountingBoundary; pue: number; overhead: number };
   host: Record<string, unknown>;
 }

@@ -245,6 +245,12 @@ export const ResultsSchema = z.looseObject({
 });
 
 export type MeterInfo = z.infer<typeof MeterInfoSchema>;
+/** What a meter says of itself (the addon's description); a results file's `meter` adds the idle power and why it
+    was chosen. */
+export type MeterDescription = Pick<
+  MeterInfo,
+  'id' | 'kind' | 'measured' | 'method' | 'boundary' | 'updatePeriodMs' | 'note'
+>;
 export type ExecutorKind = z.infer<typeof ExecutorKindSchema>;
 export type Peer = z.infer<typeof PeerSchema>;
 export type Provenance = z.infer<typeof ProvenanceSchema>;

@@ -52,4 +52,18 @@ describe('the error catalogue', () => {
     expect(failsOneConfiguration('METER_STALLED')).toBe(false);
     for (const [code, entry] of Object.entries(ERROR_CATALOGUE)) expect(entry.hint, code).not.toBe('');
   });
+
+  it('is the table in docs/reliability.md, row for row', () => {
+    const doc = readFileSync(join(packages, '..', 'docs', 'reliability.md'), 'utf8');
+    const rows = [
+      ...doc.matchAll(/^\| `([A-Z][A-Z0-9_]+)` +\| ([12]) +\| (that configuration|the run) +\| (.+?) +\|$/gm),
+    ].map((m) => [
+      m[1],
+      Number(m[2]),
+      m[3] === 'that configuration' ? 'configuration' : 'run',
+      m[4]!.replace(/\\\|/g, '|'),
+    ]);
+    const table = Object.entries(ERROR_CATALOGUE).map(([code, e]) => [code, e.exit, e.scope, e.hint]);
+    expect(rows).toEqual(table);
+  });
 });

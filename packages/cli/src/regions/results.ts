@@ -8,36 +8,27 @@ import {
   DEFAULT_PARAMS,
   DEFAULT_TIMING,
   type Measurement,
+  type MeterDescription,
   type RawMeasurement,
   type TimingSettings,
 } from '@etok/core';
 import { windowTargetS } from '@etok/native';
 import type { RegionWindow } from './protocol.js';
 
-export interface RegionMeter {
-  id: string;
-  kind: 'nvml' | 'rapl' | 'model';
-  measured: boolean;
-  method: 'energy-counter' | 'power-sampling' | 'model';
-  boundary: string;
-  updatePeriodMs: number;
-  note?: string;
-}
-
 /** Seconds a window needs for this meter: the engine's window rule (≥ 200 ms and ≥ 20 counter updates). */
-export function neededWindowS(meter: RegionMeter, timing: TimingSettings = DEFAULT_TIMING): number {
+export function neededWindowS(meter: MeterDescription, timing: TimingSettings = DEFAULT_TIMING): number {
   return windowTargetS(timing, meter.updatePeriodMs);
 }
 
 /** How many calls a region needs so its windows span enough meter updates (a suggestion for the user). */
-export function suggestedCalls(window: RegionWindow, meter: RegionMeter): number {
+export function suggestedCalls(window: RegionWindow, meter: MeterDescription): number {
   const perCallS = ((window.t1Ns - window.t0Ns) * 1e-9) / window.calls;
   return Math.ceil(neededWindowS(meter) / Math.max(perCallS, 1e-9));
 }
 
 export function regionMeasurements(
   windows: RegionWindow[],
-  meter: RegionMeter,
+  meter: MeterDescription,
   idleW: number,
 ): Measurement[] {
   const byName = new Map<string, RegionWindow[]>();

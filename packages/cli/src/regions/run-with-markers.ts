@@ -2,13 +2,13 @@
 // each marker line arrives, and writes an etok.results/v1 file of the regions after every completed one.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { createResults, EtokError, type Results } from '@etok/core';
+import { createResults, EtokError, type MeterDescription, type Results } from '@etok/core';
 import type { NativeMeterHandle } from '@etok/native';
 import type { CommandIo } from '../io.js';
 import { writeJsonAtomic } from '../output/results-writer.js';
 import { hostInfo, toolCommit, toolVersion } from '../provenance.js';
 import { parseMarker, RegionTracker } from './protocol.js';
-import { neededWindowS, type RegionMeter, regionMeasurements, suggestedCalls } from './results.js';
+import { neededWindowS, regionMeasurements, suggestedCalls } from './results.js';
 
 export const MARKER_FD = 3;
 /** Lines about too-short region windows before the rest are only counted. */
@@ -31,16 +31,7 @@ export async function runWithRegions(
   options: { outPath: string; json: boolean; idleW: number; meterChoice: string },
   io: CommandIo,
 ): Promise<RegionRun> {
-  const d = meter.describe();
-  const regionMeter: RegionMeter = {
-    id: d.id,
-    kind: d.kind,
-    measured: d.measured,
-    method: d.method,
-    boundary: d.boundary,
-    updatePeriodMs: d.updatePeriodMs,
-    note: d.note,
-  };
+  const regionMeter: MeterDescription = meter.describe();
   const doc = createResults({
     toolVersion: toolVersion(),
     commit: toolCommit(),
