@@ -43,7 +43,7 @@ for (let i = 0; i < runs; i++) {
   });
   const b = rows.at(-1);
   console.log(
-    `run ${i + 1}: ${b.seconds.toFixed(1)} s, ${b.usable}/${b.sets} usable (${b.imprecise} with a CI wider than the target), best ${b.best?.variant} ×${b.best?.phiEnergy.toFixed(2)} [${b.best?.ci?.low.toFixed(2)}, ${b.best?.ci?.high.toFixed(2)}] on J/token (${doc.meter.measured ? 'measured' : 'MODELED'})`,
+    `run ${i + 1}: ${b.seconds.toFixed(1)} s, ${b.usable}/${b.sets} usable (${b.imprecise} with a CI wider than the target), ${b.best ? `best ${b.best.variant} ×${b.best.phiEnergy.toFixed(2)} [${b.best.ci?.low.toFixed(2)}, ${b.best.ci?.high.toFixed(2)}]` : 'no set passed the gate (see etok phi)'} on J/token (${doc.meter.measured ? 'measured' : 'MODELED'})`,
   );
 }
 

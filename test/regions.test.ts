@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseResults } from '@etok/core';
 import { describe, expect, it } from 'vitest';
-import { etok, repoRoot, tempDir } from './helpers/run-etok.js';
+import { etok, etokAsync, repoRoot, tempDir } from './helpers/run-etok.js';
 
 const python = `
 import sys, time
@@ -109,4 +109,37 @@ os.write(fd, ${JSON.stringify(`${markers}\n`)}.encode())
     expect(doc.complete).toBe(false);
     expect(doc.measurements.map((m) => m.variant)).toEqual(['region:good']);
   });
+
+  it('SIGTERM while a region is open: exit 130, the finished regions kept, not called a protocol error', async () => {
+    const forever = `import os, time
+fd = int(os.environ["ETOK_MARKER_FD"])
+while True:
+    os.write(fd, b"begin step\\n"); time.sleep(0.25); os.write(fd, b"end step calls=1 tokens=1\\n")
+`;
+    const out = join(tempDir(), 'r.json');
+    const child = etokAsync([
+      'measure',
+      '--regions',
+      '--meter',
+      'model',
+      '--out',
+      out,
+      '--',
+      'python3',
+      script('f.py', forever),
+    ]);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await new Promise((r) => setTimeout(r, 3000));
+    child.kill('SIGTERM');
+    expect(await exited, stderr).toBe(130);
+    expect(stderr).toMatch(/^etok: interrupted; 1 region\(s\) kept in .* \(complete: false\)$/m);
+    expect(stderr).not.toMatch(/still open/);
+    const doc = parseResults(readFileSync(out, 'utf8'), out);
+    expect(doc.complete).toBe(false);
+    expect(doc.measurements[0]!.energy.windows.length).toBeGreaterThanOrEqual(2);
+  }, 30_000);
 });

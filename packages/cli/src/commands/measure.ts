@@ -374,6 +374,12 @@ async function measureRegions(
     );
     io.stderr.write(`results: ${outPath}\n`);
   }
+  if (run.interrupted) {
+    io.stderr.write(
+      `etok: interrupted; ${run.document.measurements.length} region(s) kept in ${outPath} (complete: false)\n`,
+    );
+    return EXIT_INTERRUPTED;
+  }
   if (run.protocolError)
     throw new EtokError(
       'BAD_USAGE',

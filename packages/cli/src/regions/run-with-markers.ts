@@ -22,6 +22,8 @@ export interface RegionRun {
   spawnError?: string;
   /** The first protocol error (a one-line message), if any. */
   protocolError?: string;
+  /** etok was interrupted (Ctrl-C, SIGTERM) and passed it on to the command. */
+  interrupted: boolean;
   document: Results;
 }
 
@@ -57,7 +59,11 @@ export async function runWithRegions(
     env: { ...process.env, ETOK_MARKER_FD: String(MARKER_FD) },
   });
   if (options.json) child.stdout?.pipe(io.stderr, { end: false });
-  const removeHandler = io.onInterrupt(() => child.kill('SIGINT'));
+  let interrupted = false;
+  const removeHandler = io.onInterrupt(() => {
+    interrupted = true;
+    child.kill('SIGINT');
+  });
 
   const markers = child.stdio[MARKER_FD];
   const lines = markers ? createInterface({ input: markers as NodeJS.ReadableStream }) : undefined;
@@ -100,7 +106,8 @@ export async function runWithRegions(
       `etok: ${shortWindows - SHORT_WINDOW_LINES} more region window(s) were too short for ${regionMeter.id} (needs ≥ ${(neededS * 1e3).toFixed(0)} ms each)\n`,
     );
   const open = tracker.openRegions();
-  if (protocolError === undefined && open.length > 0)
+  // A region still open is expected when etok itself stopped the command; otherwise the command broke the protocol.
+  if (protocolError === undefined && open.length > 0 && !interrupted)
     protocolError = `region(s) ${open.map((n) => `'${n}'`).join(', ')} still open when the command exited`;
   doc.measurements = regionMeasurements(tracker.windows, regionMeter, options.idleW);
   doc.complete = protocolError === undefined && exit.code === 0;
@@ -110,6 +117,7 @@ export async function runWithRegions(
     exitCode: exit.code,
     signal: exit.signal,
     ...(protocolError ? { protocolError } : {}),
+    interrupted,
     document: doc,
   };
 }
