@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { analyseMeasurement, detectDrift, type RawMeasurement } from './analyse-measurement.js';
+import { analyseMeasurement, DRIFT_ALPHA, detectDrift, type RawMeasurement } from './analyse-measurement.js';
 import { DEFAULT_PARAMS, DEFAULT_TIMING, planBench } from './bench-plan.js';
+import { seededRandom } from './statistics/summary.js';
 
 const config = planBench(
   {
@@ -127,5 +128,37 @@ describe('detectDrift', () => {
   it('sees a steady rise and ignores noise around a constant', () => {
     expect(detectDrift([1, 1.01, 1.02, 1.1, 1.12, 1.2, 1.22, 1.3, 1.31])).toBe(true);
     expect(detectDrift([1, 1.01, 0.99, 1.0, 1.01, 0.99, 1.0, 1.01, 0.99])).toBe(false);
+  });
+
+  it('judges thirds of three windows by Student t, not the normal: a 7.7% step at z = 4 is within chance there', () => {
+    // Thirds of three windows estimate their spread from two degrees of freedom each; 1.96 would flag this.
+    const few = [1.0, 1.06, 0.97, 1.03, 0.99, 1.02, 1.1, 1.04, 1.09];
+    expect(detectDrift(few)).toBe(false);
+    // The same step seen over ten windows a third is drift.
+    const many = [
+      ...Array(10)
+        .fill(0)
+        .map((_, i) => [1.0, 1.06, 0.97][i % 3]!),
+      ...Array(10).fill(1.01),
+      ...Array(10)
+        .fill(0)
+        .map((_, i) => [1.1, 1.04, 1.09][i % 3]!),
+    ];
+    expect(detectDrift(many)).toBe(true);
+  });
+
+  it('raises a false alarm on stationary noise at about its stated level, for every window count', () => {
+    const random = seededRandom(7);
+    const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+    for (const windows of [6, 9, 15, 30]) {
+      let alarms = 0;
+      const trials = 4000;
+      for (let t = 0; t < trials; t++) {
+        const xs = Array.from({ length: windows }, () => 1 + 0.05 * gaussian());
+        if (detectDrift(xs)) alarms++;
+      }
+      // The 2% floor only lowers the rate; the normal's 1.96 in place of Student's t gave 7–18% here.
+      expect(alarms / trials, `${windows} windows`).toBeLessThan(1.5 * DRIFT_ALPHA);
+    }
   });
 });

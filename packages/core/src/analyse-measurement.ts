@@ -3,6 +3,7 @@
 
 import type { BenchConfig, TimingSettings } from './bench-plan.js';
 import type { ExecutorKind, Measurement, MeterDescription, QualitySample } from './schemas.js';
+import { studentTQuantile } from './statistics/student-t.js';
 import { bootstrapInterval, mean, median, quantile } from './statistics/summary.js';
 import type { PrecisionWarning } from './validity.js';
 
@@ -54,21 +55,33 @@ export type ValidityReason =
   | 'counter-anomaly'
   | 'incomplete';
 
+/** The false-alarm rate of the drift test on one measurement. A sweep tests each of its measurements, so the level
+ *  is set well below the usual 5%: at 1%, a sweep of 16 stationary configurations flags none in ~85% of runs. */
+export const DRIFT_ALPHA = 0.01;
+
 /**
- * Drift: J/call of the first and last thirds of the windows differ by more than their combined 95% intervals
- * allow (a device heating up or a neighbour waking up during the run).
+ * Drift: J/call of the first and last thirds of the windows differ beyond chance at level DRIFT_ALPHA (Welch's t
+ * test: each third's own variance, Student's t with the Welch–Satterthwaite degrees of freedom, since thirds of a
+ * few windows estimate their spread from two or three degrees of freedom) and by more than 2% (a device heating
+ * up or a neighbour waking up during the run).
  */
 export function detectDrift(joulesPerCall: readonly number[]): boolean {
   if (joulesPerCall.length < 6) return false;
   const third = Math.floor(joulesPerCall.length / 3);
   const first = joulesPerCall.slice(0, third);
   const last = joulesPerCall.slice(-third);
-  const se = (xs: readonly number[]) => {
+  const varianceOfMean = (xs: readonly number[]) => {
     const m = mean(xs);
-    return Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / (xs.length - 1) / xs.length);
+    return xs.reduce((s, x) => s + (x - m) ** 2, 0) / (xs.length - 1) / xs.length;
   };
+  const v1 = varianceOfMean(first);
+  const v2 = varianceOfMean(last);
   const gap = Math.abs(mean(last) - mean(first));
-  return gap > 1.96 * Math.hypot(se(first), se(last)) && gap > 0.02 * Math.abs(mean(first));
+  if (!(gap > 0.02 * Math.abs(mean(first)))) return false;
+  if (v1 + v2 === 0) return true; // no spread at all within either third: any 2% step is real
+  const df = (v1 + v2) ** 2 / (v1 ** 2 / (first.length - 1) + v2 ** 2 / (last.length - 1));
+  if (!(df > 0)) return false; // a non-finite window (counter-anomaly says so)
+  return gap / Math.sqrt(v1 + v2) > studentTQuantile(1 - DRIFT_ALPHA / 2, df);
 }
 
 /**
