@@ -32,7 +32,7 @@ export function meterHeader(raw: NativeMeasureResult, choice: string): Results['
     boundary: raw.meter.boundary,
     updatePeriodMs: raw.meter.updatePeriodMs,
     idleW: raw.idleW,
-    note: raw.meter.note,
+    ...(raw.meter.note ? { note: raw.meter.note } : {}),
     choice,
   };
 }

@@ -18,6 +18,7 @@ import {
   type TimingSettings,
 } from '@etok/core';
 import { listDevices, listMeters, measureGroup, type NativeMeasureResult } from '@etok/native';
+import { meterHeader } from '../bench/document.js';
 import { checkRegularFile } from '../files/input-file.js';
 import { hostInfo, toolCommit, toolVersion } from '../provenance.js';
 import { ortExecutor } from './executor-spec.js';
@@ -160,17 +161,7 @@ export async function benchOnnxModel(options: OnnxModelBenchOptions): Promise<On
       ...known,
       executionProvider: `onnxruntime ${raw.executor.version} ${details.executionProvider}`,
     },
-    meter: {
-      id: raw.meter.id,
-      kind: raw.meter.kind,
-      measured: raw.meter.measured,
-      method: raw.meter.method,
-      boundary: raw.meter.boundary,
-      updatePeriodMs: raw.meter.updatePeriodMs,
-      idleW: raw.idleW,
-      ...(raw.meter.note ? { note: raw.meter.note } : {}),
-      choice,
-    },
+    meter: meterHeader(raw, choice),
     accounting: { boundary: options.boundary ?? 'chip', pue: options.pue ?? 1, overhead: 0 },
     host: hostInfo(),
   });

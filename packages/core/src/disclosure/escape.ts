@@ -108,3 +108,19 @@ export function escapeLatex(text: string): string {
   flush();
   return out;
 }
+
+/** The opening of a self-contained HTML page: no script, style inline, images only as data URLs (the policy says
+    so to the browser too), up to and including `<main>`. */
+export function htmlPageStart(title: string, css: string): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>${css}</style>
+</head>
+<body>
+<main>`;
+}

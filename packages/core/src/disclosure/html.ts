@@ -12,7 +12,7 @@ import {
   provenanceRows,
 } from './cells.js';
 import { type Chart, runCharts } from './charts.js';
-import { escapeHtml as esc } from './escape.js';
+import { escapeHtml as esc, htmlPageStart } from './escape.js';
 import { type DisclosureReport, energySourceText, type Rich, type RunDisclosure } from './model.js';
 
 export function richHtml(rich: Rich): string {
@@ -142,17 +142,7 @@ function runSection(run: RunDisclosure, multi: boolean): string {
 
 export function renderHtml(report: DisclosureReport): string {
   const multi = report.runs.length > 1;
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>etok energy disclosure</title>
-<style>${CSS}</style>
-</head>
-<body>
-<main>
+  return `${htmlPageStart('etok energy disclosure', CSS)}
 <h1>etok energy disclosure</h1>
 <p class="lede">Results: ${report.inputs.files.map(esc).join(', ')}. Figures are <em>measured</em> (a meter), <em>MODELED</em> (a stated power model), <em>declared</em> (a flag), <em>derived</em> (computed from those) or <em>missing</em>.</p>
 ${report.runs.map((r) => runSection(r, multi)).join('\n')}

@@ -1,6 +1,6 @@
 // `etok report p.json` for a profile: markdown, LaTeX, JSON, or a self-contained HTML page with the energy-by-
 // kernel chart. Every string goes through the escaper of its format (disclosure/escape.ts).
-import { escapeHtml, escapeLatex, escapeMarkdown } from '../disclosure/escape.js';
+import { escapeHtml, escapeLatex, escapeMarkdown, htmlPageStart } from '../disclosure/escape.js';
 import type { ReportFormat } from '../disclosure/index.js';
 import {
   closureLine,
@@ -90,17 +90,7 @@ export function renderProfileHtml(doc: ProfileDocument): string {
     })
     .join('\n');
   const n = notes(doc);
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>etok profile</title>
-<style>${CSS}</style>
-</head>
-<body>
-<main>
+  return `${htmlPageStart('etok profile', CSS)}
 <h1>etok profile: joules per kernel</h1>
 <ul>${header(doc)
     .map((l) => `<li>${esc(l)}</li>`)
