@@ -68,7 +68,8 @@ describe("the README's typical session", () => {
     // say so rather than attribute a gain to measurements it does not trust.
     const dense = doc.measurements.find((m) => m.variant === 'dense');
     if (dense?.valid) expect(p.stdout).toMatch(/attribution of .* \((Shapley over log Φ_e|path)/);
-    else expect(p.stdout).toMatch(/no attribution: baseline dense misses the gate \(invalid measurement: \S+/);
+    else
+      expect(p.stdout).toMatch(/no attribution: baseline dense misses the gate \(invalid measurement: \S+/);
 
     const t = runLine(tpf!.line, dir);
     expect(t.status, t.stderr).toBe(0);
